@@ -1,0 +1,49 @@
+"""The one record every source reader produces: a video and where its original is."""
+
+import dataclasses
+import pathlib
+
+REAL = "real"
+FAKE = "fake"
+LABELS = (REAL, FAKE)
+
+TRAIN = "train"
+VALIDATION = "validation"
+TEST = "test"
+SPLITS = (TRAIN, VALIDATION, TEST)
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoEntry:
+    """A video of a data set, with its label, split and pixel-aligned original.
+
+    Attributes:
+      video_id: unique within the data set (used in example keys), e.g. ``abc`` for
+        DFDC's ``abc.mp4`` or ``Deepfakes/000_003`` for FaceForensics++.
+      path: the video file.
+      label: ``"real"`` or ``"fake"``.
+      split: ``"train"``, ``"validation"`` or ``"test"``.
+      source: data set and method, e.g. ``dfdc``, ``faceforensics/FaceSwap``, ``dfd``.
+      original_id: ``video_id`` of the pixel-aligned original; a real video is its
+        own original. Fakes sharing an original always share a split.
+      original_path: file of that original, or ``None`` when the data set has none
+        (DFDC's separate test set).
+    """
+
+    video_id: str
+    path: pathlib.Path
+    label: str
+    split: str
+    source: str
+    original_id: str
+    original_path: pathlib.Path | None
+
+    def __post_init__(self):
+        if self.label not in LABELS:
+            raise ValueError(f"{self.path}: label must be one of {LABELS}, got {self.label!r}")
+        if self.split not in SPLITS:
+            raise ValueError(f"{self.path}: split must be one of {SPLITS}, got {self.split!r}")
+
+    @property
+    def is_fake(self) -> bool:
+        return self.label == FAKE
