@@ -1,0 +1,59 @@
+"""A model's card: the JSON file beside a saved ``.keras`` model.
+
+Training writes it, ``experiments.search_threshold`` updates its threshold, and
+evaluation and ``dfseg predict`` read it, so a model file carries everything needed
+to apply the study's frame and video rules to it.
+"""
+
+import dataclasses
+import json
+import pathlib
+
+SEGMENTATION = "segmentation"
+CLASSIFIER = "classifier"
+
+
+@dataclasses.dataclass
+class ModelCard:
+    """What a saved model is and how to apply it.
+
+    Attributes:
+      kind: ``"segmentation"`` (outputs a per-pixel map) or ``"classifier"``
+        (outputs one fake probability per face).
+      architecture: ``unet``, ``unet_v1``, ``xception`` or ``efficientnet_b7``.
+      input_size: side of the square face crop the model takes.
+      threshold: the frame rule's threshold t; 0.5 until a search on the
+        validation split sets it.
+      threshold_source: where ``threshold`` came from (``default`` or the
+        validation split it was searched on).
+      trained_on: the TFDS name the model was trained on, e.g. ``dfdc_masks/synthetic``.
+      weights: ``scratch`` or the path of the local weights file the backbone started from.
+    """
+
+    kind: str
+    architecture: str
+    input_size: int
+    threshold: float = 0.5
+    threshold_source: str = "default"
+    trained_on: str = ""
+    weights: str = "scratch"
+
+    @staticmethod
+    def path_for(model_path) -> pathlib.Path:
+        model_path = pathlib.Path(model_path)
+        return model_path.with_name(model_path.name + ".json")
+
+    def save(self, model_path) -> pathlib.Path:
+        card_path = self.path_for(model_path)
+        card_path.write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+        return card_path
+
+    @classmethod
+    def load(cls, model_path) -> "ModelCard":
+        card_path = cls.path_for(model_path)
+        if not card_path.exists():
+            raise FileNotFoundError(
+                f"{card_path}: model card missing; models saved by experiments.train_unet or "
+                "experiments.train_classifier have one beside the .keras file"
+            )
+        return cls(**json.loads(card_path.read_text()))
