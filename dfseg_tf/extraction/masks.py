@@ -1,0 +1,65 @@
+"""Binary manipulation masks from a fake face crop and the same crop of its original (METHOD.md 2)."""
+
+import cv2
+import numpy as np
+
+# Distance (in 0-255 RGB units, after the 5x5 Gaussian blur) above which a pixel counts
+# as manipulated. The study does not give it; chosen with `python -m experiments.bench_masks`
+# (planted masks, H.264 CRF 23; see that module). PROVISIONAL until measured.
+DEFAULT_THRESHOLD = 20.0
+
+BLUR_KERNEL = (5, 5)
+
+
+def blurred_distance(real: np.ndarray, fake: np.ndarray) -> np.ndarray:
+    """Per-pixel Euclidean distance between the RGB vectors of the two images after a 5x5 Gaussian blur.
+
+    The blur averages out compression noise, which differs between two separately
+    encoded videos even where their content is the same.
+
+    Returns:
+      (H, W) float32.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"crops must have the same shape, got {real.shape} and {fake.shape}")
+    difference = cv2.GaussianBlur(real, BLUR_KERNEL, 0).astype(np.float32)
+    difference -= cv2.GaussianBlur(fake, BLUR_KERNEL, 0)
+    return np.sqrt(np.einsum("hwc,hwc->hw", difference, difference))
+
+
+def keep_large_components(binary: np.ndarray, min_pixels: int) -> np.ndarray:
+    """Zero every 8-connected component of a {0,1} uint8 image smaller than ``min_pixels``."""
+    n_labels, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_pixels
+    keep[0] = False  # label 0 is the background
+    return keep.astype(np.uint8)[labels]
+
+
+def manipulation_mask(
+    real_crop: np.ndarray,
+    fake_crop: np.ndarray,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_component_pixels: int = 100,
+    size: int = 256,
+) -> np.ndarray:
+    """Where the fake crop differs from the real one: a (size, size) uint8 mask of {0, 1}.
+
+    Steps (METHOD.md 2): blur both crops 5x5, Euclidean RGB distance, threshold, keep
+    connected components of at least ``min_component_pixels``, resize with nearest
+    neighbour so the mask stays binary.
+
+    The component rule runs BEFORE resizing, on the crop at source resolution: that is
+    the study's order, and compression specks have a size in source pixels (codec
+    blocks), whereas after resizing their size would depend on how large the face was
+    in the video.
+
+    Args:
+      real_crop, fake_crop: (h, w, 3) uint8 crops cut with the same box.
+      threshold: distance above which a pixel is manipulated.
+      min_component_pixels: smaller components are compression noise.
+      size: side of the output mask.
+    """
+    manipulated = (blurred_distance(real_crop, fake_crop) > threshold).astype(np.uint8)
+    manipulated = keep_large_components(manipulated, min_component_pixels)
+    return cv2.resize(manipulated, (size, size), interpolation=cv2.INTER_NEAREST)
