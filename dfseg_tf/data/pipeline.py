@@ -1,0 +1,128 @@
+"""tf.data input pipeline from the ``dfdc_masks`` TFDS examples to (image, mask) batches.
+
+Each TFDS example is a dict (see ``datasets/dfdc_masks``): ``image`` (256, 256, 3)
+uint8, ``mask`` (256, 256, 1) uint8 in {0, 1}, and bookkeeping fields. The models
+take ``image`` as float32 in [0, 1] and ``mask`` as float32 in {0, 1}.
+"""
+
+import logging
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+logger = logging.getLogger(__name__)
+
+SHUFFLE_BUFFER = 1024
+# How many validation examples validation_examples() looks through to find fakes.
+_EXAMPLE_SCAN_LIMIT = 1024
+
+
+class DatasetNotBuiltError(RuntimeError):
+    """The requested TFDS dataset or split is not on disk."""
+
+
+def load_split(name, split, data_dir=None, *, shuffle_files=False) -> tf.data.Dataset:
+    """The built TFDS split ``split`` of ``name`` (e.g. ``dfdc_masks/synthetic``) as dicts.
+
+    Raises DatasetNotBuiltError, with the ``tfds build`` command that builds it, when
+    the dataset is not under ``data_dir`` (``None``: the TFDS default directory) or
+    has no such split.
+    """
+    builder_name, _, config = name.partition("/")
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.DatasetNotFoundError:
+        builder = None
+    if builder is None or not builder.is_prepared():
+        where = data_dir or "the default TFDS data dir (~/tensorflow_datasets)"
+        build_command = f"cd datasets && tfds build {builder_name}"
+        if config:
+            build_command += f" --config {config}"
+        if data_dir:
+            build_command += f" --data_dir {data_dir}"
+        raise DatasetNotBuiltError(
+            f"{name} is not built in {where}; build it first: {build_command}"
+        )
+    if split not in builder.info.splits:
+        raise DatasetNotBuiltError(
+            f"{name} in {builder.data_dir} has no split {split!r}; "
+            f"it has {sorted(builder.info.splits)}"
+        )
+    return builder.as_dataset(split=split, shuffle_files=shuffle_files)
+
+
+def image_and_mask(example):
+    """One TFDS example dict -> (image float32 in [0, 1], mask float32 in {0, 1}).
+
+    Any non-zero mask value counts as manipulated, so 0/255 masks also work.
+    """
+    image = tf.image.convert_image_dtype(example["image"], tf.float32)
+    mask = tf.cast(example["mask"] > 0, tf.float32)
+    return image, mask
+
+
+def _flip_together(image, mask, seeds, *, vertical):
+    """Flips image and mask with the same random decision (two stateless seeds)."""
+    stacked = tf.concat([image, mask], axis=-1)
+    stacked = tf.image.stateless_random_flip_left_right(stacked, seed=seeds[0])
+    if vertical:
+        stacked = tf.image.stateless_random_flip_up_down(stacked, seed=seeds[1])
+    return stacked[..., :-1], stacked[..., -1:]
+
+
+def segmentation_batches(
+    ds,
+    *,
+    batch_size,
+    training,
+    seed=None,
+    cache=False,
+    vertical_flip=False,
+    shuffle_buffer=SHUFFLE_BUFFER,
+) -> tf.data.Dataset:
+    """Batches of (image, mask) from a TFDS dict dataset.
+
+    Args:
+      ds: unbatched dataset of TFDS example dicts.
+      batch_size: images per batch (the last batch may be smaller).
+      training: shuffle and flip (a horizontal flip with probability 1/2, the same for
+        image and mask) when True; keep order and pixels when False.
+      seed: makes shuffling and flips reproducible; each epoch still sees a new order
+        and new flips.
+      cache: cache the decoded examples in memory after the first epoch (only for
+        datasets that fit in memory).
+      vertical_flip: also flip vertically with probability 1/2 when training.
+      shuffle_buffer: examples in the shuffle buffer.
+    """
+    ds = ds.map(image_and_mask, num_parallel_calls=tf.data.AUTOTUNE)
+    if cache:
+        ds = ds.cache()
+    if training:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        # Two [2]-shaped stateless seeds per example, new ones every epoch.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(4)
+        ds = tf.data.Dataset.zip(ds, seeds).map(
+            lambda pair, seed_values: _flip_together(
+                *pair, tf.reshape(seed_values, (2, 2)), vertical=vertical_flip
+            ),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def validation_examples(ds, count=4) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed handful of (images, masks) from ``ds`` for image summaries.
+
+    Takes fakes (non-empty masks) first, in dataset order, so the summaries show
+    something to localise; fills up with real faces when there are too few fakes.
+    Returns float32 arrays (n, H, W, 3) and (n, H, W, 1), n <= count.
+    """
+    head = ds.take(_EXAMPLE_SCAN_LIMIT).map(image_and_mask)
+    fakes = head.filter(lambda image, mask: tf.reduce_any(mask > 0)).take(count)
+    reals = head.filter(lambda image, mask: tf.reduce_all(mask == 0)).take(count)
+    pairs = list(fakes.concatenate(reals).take(count).as_numpy_iterator())
+    if not pairs:
+        raise ValueError("validation_examples: the dataset is empty")
+    images, masks = zip(*pairs)
+    return np.stack(images), np.stack(masks)

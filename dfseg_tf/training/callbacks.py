@@ -1,0 +1,65 @@
+"""Callbacks of a segmentation run: backup, best checkpoint, logs, image summaries."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dfseg_tf.training.run_folder import RunFolder
+
+IMAGE_SUMMARY_TAG = "validation/image_true_predicted"
+
+
+def summary_grid(images, masks, predictions) -> np.ndarray:
+    """One picture: a row per example of [image | true mask | predicted map], float [0, 1]."""
+    as_rgb = lambda maps: np.repeat(np.clip(maps, 0.0, 1.0), 3, axis=-1)  # noqa: E731
+    rows = np.concatenate([images, as_rgb(masks), as_rgb(predictions)], axis=2)
+    return np.concatenate(list(rows), axis=0)
+
+
+class ImageSummary(keras.callbacks.Callback):
+    """Writes, at the end of every epoch, a grid of fixed validation examples with
+    their true masks and the model's predicted maps to ``log_dir`` (TensorBoard)."""
+
+    def __init__(self, images, masks, log_dir, *, tag=IMAGE_SUMMARY_TAG):
+        super().__init__()
+        self.images = np.asarray(images, np.float32)
+        self.masks = np.asarray(masks, np.float32)
+        self.log_dir = str(log_dir)
+        self.tag = tag
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        self._writer = tf.summary.create_file_writer(self.log_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        predictions = np.asarray(self.model.predict_on_batch(self.images), np.float32)
+        grid = summary_grid(self.images, self.masks, predictions)
+        with self._writer.as_default():
+            tf.summary.image(self.tag, grid[np.newaxis], step=epoch)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+
+
+def segmentation_callbacks(run: RunFolder, *, summary_images, summary_masks, monitor="val_dice"):
+    """The callbacks every segmentation run uses, in the order they must run.
+
+    BackupAndRestore comes after the epoch's writers: if the process dies in between,
+    the epoch is redone (a duplicate history row) rather than silently lost.
+    """
+    return [
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.ModelCheckpoint(
+            run.best_model_path,
+            monitor=monitor,
+            mode="max",
+            save_best_only=True,
+            initial_value_threshold=run.best_logged(monitor),
+        ),
+        keras.callbacks.CSVLogger(run.history_path, append=True),
+        keras.callbacks.TensorBoard(run.log_dir, write_graph=False),
+        ImageSummary(summary_images, summary_masks, run.log_dir / "images"),
+        keras.callbacks.BackupAndRestore(run.backup_dir),
+    ]
