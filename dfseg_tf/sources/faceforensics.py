@@ -1,0 +1,95 @@
+"""FaceForensics++ (c23): youtube originals, the five methods' fakes, the official splits."""
+
+import json
+import logging
+import pathlib
+import re
+
+from dfseg_tf.sources.entry import FAKE, REAL, TEST, TRAIN, VALIDATION, VideoEntry
+from dfseg_tf.sources.splits import SourceLayoutError
+
+METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter")
+ORIGINALS = pathlib.Path("original_sequences/youtube/c23/videos")
+SPLIT_FILES = {"train": TRAIN, "val": VALIDATION, "test": TEST}
+_FAKE_NAME = re.compile(r"(\d+)_(\d+)")
+
+log = logging.getLogger(__name__)
+
+
+def list_faceforensics(root, *, methods=METHODS) -> list[VideoEntry]:
+    """Originals ``original/000`` and fakes ``<method>/000_003`` (target 000, whose video is
+    the pixel-aligned original). Splits come from ``root/splits/{train,val,test}.json``
+    (lists of id pairs ``[a, b]``: originals a and b, fakes a_b and b_a); without that
+    folder every video is test. A method whose folder is absent is left out with a log line.
+    """
+    root = pathlib.Path(root)
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"unknown FaceForensics++ methods {unknown}; known: {METHODS}")
+    originals_dir = root / ORIGINALS
+    if not originals_dir.is_dir():
+        raise SourceLayoutError(
+            f"{root}: no {ORIGINALS}; expected FaceForensics++ c23: {ORIGINALS}/000.mp4 and "
+            "manipulated_sequences/<method>/c23/videos/000_003.mp4"
+        )
+    split_of = _official_splits(root / "splits")
+    entries = [_entry(path, "original", path.stem, path, split_of) for path in sorted(originals_dir.glob("*.mp4"))]
+    for method in methods:
+        entries.extend(_method_entries(root, method, originals_dir, split_of))
+    return [e for e in entries if e is not None]
+
+
+def _method_entries(root, method, originals_dir, split_of):
+    videos = root / "manipulated_sequences" / method / "c23" / "videos"
+    if not videos.is_dir():
+        log.info("FaceForensics++: no %s, method %s left out", videos, method)
+        return []
+    entries = []
+    for path in sorted(videos.glob("*.mp4")):
+        match = _FAKE_NAME.fullmatch(path.stem)
+        if not match:
+            log.warning("FaceForensics++: %s is not named target_source.mp4, left out", path)
+            continue
+        target = match.group(1)
+        entries.append(_entry(path, method, target, originals_dir / f"{target}.mp4", split_of))
+    return entries
+
+
+def _entry(path, method, target, original_path, split_of):
+    """The entry of one video, or None when the official splits do not list its original."""
+    split = split_of(target)
+    if split is None:
+        log.warning("FaceForensics++: %s is in no official split, left out", path)
+        return None
+    return VideoEntry(
+        video_id=f"{method}/{path.stem}", path=path, label=REAL if method == "original" else FAKE,
+        split=split, source=f"faceforensics/{method}", original_id=f"original/{target}",
+        original_path=original_path,
+    )
+
+
+def _official_splits(folder: pathlib.Path):
+    """A function original id -> split; everything is test when there are no split files."""
+    if not folder.is_dir():
+        log.info("FaceForensics++: no %s, every video goes to the test split", folder)
+        return lambda _: TEST
+    missing = [f"{name}.json" for name in SPLIT_FILES if not (folder / f"{name}.json").is_file()]
+    if missing:
+        raise SourceLayoutError(f"{folder}: missing {', '.join(missing)}; expected train.json, val.json, test.json")
+    splits = {}
+    for name, split in SPLIT_FILES.items():
+        for video_id in _ids_in(folder / f"{name}.json"):
+            splits[video_id] = split
+    return splits.get
+
+
+def _ids_in(path: pathlib.Path) -> list[str]:
+    try:
+        pairs = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SourceLayoutError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(i, str) for i in p) for p in pairs
+    ):
+        raise SourceLayoutError(f"{path}: expected a list of id pairs like [[\"000\", \"003\"], ...]")
+    return [video_id for pair in pairs for video_id in pair]
