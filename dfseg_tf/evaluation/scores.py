@@ -1,0 +1,118 @@
+"""Dice and the detection scores of the study's tables (fake = positive class).
+
+Policies for undefined cases, stated once:
+- Dice of an empty prediction on an empty mask is 1 (as NVIDIA's UNet_Industrial).
+- Dice averaged over fake frames only is NaN when there are no fake frames.
+- Precision, recall and F1 use scikit-learn's ``zero_division=0.0``: precision is 0
+  when nothing is called fake, recall is 0 when nothing is fake.
+- ROC-AUC and average precision are NaN when only one class is present.
+"""
+
+import math
+
+import numpy as np
+from sklearn import metrics
+
+from dfseg_tf.evaluation import rules
+
+FAKE_LABEL = 1  # ClassLabel(names=["real", "fake"])
+
+
+def dice_score(predicted, true) -> float:
+    """Dice of two binary maps, 2|P & T| / (|P| + |T|); 1 when both are empty."""
+    predicted = np.asarray(predicted, dtype=bool)
+    true = np.asarray(true, dtype=bool)
+    if predicted.shape != true.shape:
+        raise ValueError(f"dice_score: shapes differ, {predicted.shape} vs {true.shape}")
+    total = int(predicted.sum()) + int(true.sum())
+    if total == 0:
+        return 1.0
+    return 2.0 * int(np.logical_and(predicted, true).sum()) / total
+
+
+def thresholded_dice(prob_map, mask, threshold: float) -> float:
+    """Per-image Dice of the map thresholded at ``threshold`` (``p > t``) against the mask.
+
+    The raw thresholded map is scored, before the frame rule's component filter:
+    the Dice measures localisation, the rule measures detection.
+    """
+    return dice_score(np.asarray(prob_map) > threshold, np.asarray(mask) > 0)
+
+
+def mean_dice(dices, labels) -> dict:
+    """Mean per-image Dice over all frames and over fake frames only (NaN if none)."""
+    dices = np.asarray(dices, dtype=np.float64)
+    fake = np.asarray(labels) == FAKE_LABEL
+    return {
+        "dice_all": float(dices.mean()) if dices.size else math.nan,
+        "dice_fake": float(dices[fake].mean()) if fake.any() else math.nan,
+        "frames": int(dices.size),
+        "fake_frames": int(fake.sum()),
+    }
+
+
+def precision_recall_f1(labels, scores, threshold: float) -> dict:
+    """Precision, recall and F1 of the rule ``score > threshold`` (fake = positive)."""
+    predicted = (np.asarray(scores, dtype=np.float64) > threshold).astype(np.int64)
+    precision, recall, f1, _ = metrics.precision_recall_fscore_support(
+        np.asarray(labels, dtype=np.int64),
+        predicted,
+        average="binary",
+        pos_label=FAKE_LABEL,
+        labels=[0, FAKE_LABEL],
+        zero_division=0.0,
+    )
+    return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
+
+
+def detection_scores(labels, scores, threshold: float) -> dict:
+    """``precision_recall_f1`` plus ROC-AUC, average precision and the counts.
+
+    Args:
+      labels: 1 for fake, 0 for real.
+      scores: continuous scores where the rule is ``score > threshold``
+        (``rules.frame_score``, ``rules.video_score`` or a classifier's p).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    scores = np.asarray(scores, dtype=np.float64)
+    both_classes = np.unique(labels).size == 2
+    return {
+        **precision_recall_f1(labels, scores, threshold),
+        "roc_auc": float(metrics.roc_auc_score(labels, scores)) if both_classes else math.nan,
+        "average_precision": (
+            float(metrics.average_precision_score(labels, scores)) if both_classes else math.nan
+        ),
+        "count": int(labels.size),
+        "fake_count": int((labels == FAKE_LABEL).sum()),
+    }
+
+
+def per_video(video_ids, labels, frame_scores) -> tuple[list, np.ndarray, np.ndarray]:
+    """Groups frames by video: (video ids sorted, video labels, ``rules.video_score`` each).
+
+    Raises:
+      ValueError: a video whose frames disagree on the label.
+    """
+    grouped = {}
+    for video_id, label, score in zip(video_ids, labels, frame_scores):
+        grouped.setdefault(video_id, ([], []))
+        grouped[video_id][0].append(int(label))
+        grouped[video_id][1].append(float(score))
+    ids = sorted(grouped)
+    video_labels, video_scores = [], []
+    for video_id in ids:
+        frame_labels, scores = grouped[video_id]
+        if len(set(frame_labels)) != 1:
+            raise ValueError(f"video {video_id!r}: its frames have different labels {sorted(set(frame_labels))}")
+        video_labels.append(frame_labels[0])
+        video_scores.append(rules.video_score(scores))
+    return ids, np.asarray(video_labels, dtype=np.int64), np.asarray(video_scores, dtype=np.float64)
+
+
+def precision_recall_points(labels, scores) -> dict:
+    """The precision-recall curve for a plot (empty when only one class is present)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    if np.unique(labels).size < 2:
+        return {"precision": np.array([]), "recall": np.array([])}
+    precision, recall, _ = metrics.precision_recall_curve(labels, np.asarray(scores, dtype=np.float64))
+    return {"precision": precision, "recall": recall}

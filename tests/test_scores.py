@@ -1,0 +1,110 @@
+"""Dice, detection scores, per-video grouping and the threshold sweep, checked by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+from dfseg_tf.evaluation import scores, threshold
+
+
+def test_dice_of_two_empty_maps_is_one():
+    empty = np.zeros((4, 4), dtype=bool)
+    assert scores.dice_score(empty, empty) == 1.0
+
+
+def test_dice_of_an_empty_prediction_on_a_fake_mask_is_zero():
+    mask = np.zeros((4, 4), dtype=bool)
+    mask[0, 0] = True
+    assert scores.dice_score(np.zeros((4, 4), dtype=bool), mask) == 0.0
+
+
+def test_dice_counts_the_overlap():
+    predicted = np.zeros((4, 4), dtype=bool)
+    predicted[0, :] = True  # 4 pixels
+    true = np.zeros((4, 4), dtype=bool)
+    true[0, 2:] = True
+    true[1, 2:] = True  # 4 pixels, 2 shared
+    assert scores.dice_score(predicted, true) == pytest.approx(2 * 2 / 8)
+
+
+def test_dice_refuses_maps_of_different_shapes():
+    with pytest.raises(ValueError, match="shapes differ"):
+        scores.dice_score(np.zeros((4, 4)), np.zeros((4, 5)))
+
+
+def test_thresholded_dice_keeps_pixels_strictly_above_the_threshold():
+    prob_map = np.array([[0.9, 0.5], [0.2, 0.7]])
+    mask = np.array([[1, 1], [0, 0]], dtype=np.uint8)
+    # Above 0.5: (0,0) and (1,1); overlap with the mask: (0,0). Dice = 2*1 / (2 + 2).
+    assert scores.thresholded_dice(prob_map, mask, 0.5) == pytest.approx(0.5)
+
+
+def test_mean_dice_over_all_frames_and_fake_frames():
+    result = scores.mean_dice([1.0, 0.5, 0.0], [0, 1, 1])
+    assert result == {"dice_all": pytest.approx(0.5), "dice_fake": pytest.approx(0.25), "frames": 3, "fake_frames": 2}
+
+
+def test_mean_dice_over_fake_frames_is_nan_without_fakes():
+    assert math.isnan(scores.mean_dice([1.0, 1.0], [0, 0])["dice_fake"])
+
+
+def test_detection_scores_by_hand():
+    # Rule at 0.5 calls frames 0 and 2 fake: one true positive, one false positive, one miss.
+    result = scores.detection_scores([1, 1, 0, 0], [0.9, 0.4, 0.6, 0.1], 0.5)
+    assert result["precision"] == pytest.approx(0.5)
+    assert result["recall"] == pytest.approx(0.5)
+    assert result["f1"] == pytest.approx(0.5)
+    # Positive-negative pairs ranked right: (0.9,0.6) (0.9,0.1) (0.4,0.1); wrong: (0.4,0.6).
+    assert result["roc_auc"] == pytest.approx(3 / 4)
+    # Ranked: 0.9 fake (P 1, R 1/2), 0.6 real, 0.4 fake (P 2/3, R 1): AP = 1/2*1 + 1/2*2/3.
+    assert result["average_precision"] == pytest.approx(0.5 + 1 / 3)
+    assert (result["count"], result["fake_count"]) == (4, 2)
+
+
+def test_nothing_called_fake_scores_zero_not_an_error():
+    result = scores.detection_scores([1, 0], [0.2, 0.1], 0.5)
+    assert (result["precision"], result["recall"], result["f1"]) == (0.0, 0.0, 0.0)
+
+
+def test_auc_and_average_precision_are_nan_with_one_class():
+    result = scores.detection_scores([0, 0, 0], [0.2, 0.7, 0.1], 0.5)
+    assert math.isnan(result["roc_auc"]) and math.isnan(result["average_precision"])
+    assert result["precision"] == 0.0  # one false positive, no true positive
+
+
+def test_per_video_applies_the_more_than_half_rule():
+    video_ids = ["a"] * 4 + ["b"] * 3 + ["c"] * 2
+    labels = [1] * 4 + [1] * 3 + [0] * 2
+    frame_scores = [0.9, 0.8, 0.2, 0.1] + [0.9, 0.7, 0.6] + [0.1, 0.2]
+    ids, video_labels, video_scores = scores.per_video(video_ids, labels, frame_scores)
+    assert ids == ["a", "b", "c"]
+    assert video_labels.tolist() == [1, 1, 0]
+    assert video_scores.tolist() == [0.2, 0.7, 0.1]  # "a" has exactly half its frames above 0.5
+    result = scores.detection_scores(video_labels, video_scores, 0.5)
+    assert (result["precision"], result["recall"]) == (1.0, 0.5)
+    assert result["f1"] == pytest.approx(2 / 3)
+
+
+def test_per_video_refuses_a_video_with_mixed_labels():
+    with pytest.raises(ValueError, match="'a'"):
+        scores.per_video(["a", "a"], [0, 1], [0.1, 0.2])
+
+
+def test_threshold_grid_runs_from_005_to_099():
+    grid = threshold.threshold_grid()
+    assert (grid[0], grid[-1], len(grid)) == (0.05, 0.99, 95)
+
+
+def test_sweep_and_best_threshold_by_hand():
+    curve = threshold.sweep([1, 1, 0], [0.9, 0.3, 0.2], [0.1, 0.25, 0.5])
+    # t=0.1: all fake, P 2/3 R 1; t=0.25: exact; t=0.5: P 1 R 1/2.
+    assert curve["f1"] == pytest.approx([0.8, 1.0, 2 / 3])
+    assert curve["recall"] == pytest.approx([1.0, 1.0, 0.5])
+    assert threshold.best_threshold(curve) == 0.25
+
+
+def test_best_threshold_takes_the_middle_of_a_plateau():
+    curve = threshold.sweep([1, 0], [0.9, 0.1], [0.2, 0.3, 0.4, 0.5, 0.6])
+    assert curve["f1"].tolist() == [1.0] * 5
+    assert threshold.best_threshold(curve) == 0.4
