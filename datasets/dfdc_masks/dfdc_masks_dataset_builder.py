@@ -1,0 +1,121 @@
+"""dfdc_masks: face crops and manipulation masks from DFDC, FaceForensics++ c23, DFD or a synthetic corpus.
+
+A thin adapter: listing, extraction, keys and Beam stages live in ``dfseg_tf.build``
+(imported from the installed package, so Beam workers find it too). The description
+is README.md and the citations CITATIONS.bib, both beside this file.
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from dfseg_tf import build
+from dfseg_tf.build import beam as beam_generation
+from dfseg_tf.build import local as local_generation
+from dfseg_tf.build.reports import split_report_path
+
+_SIZE = 256
+
+
+@dataclasses.dataclass
+class DfdcMasksConfig(tfds.core.BuilderConfig):
+    """A data set and how its frames are sampled and split.
+
+    Every field can be set from ``tfds build`` with the JSON form of ``--config``, e.g.
+    ``--config '{"name": "synthetic_f8", "dataset": "synthetic", "frames_per_video": 8}'``
+    (a custom config needs its own name; ``dataset`` defaults to the name).
+
+    Attributes:
+      dataset: ``synthetic``, ``dfdc``, ``faceforensics`` or ``dfd``.
+      frames_per_video: frames sampled evenly from each video.
+      train_fraction, validation_fraction, test_fraction: split fractions by part
+        (``dfdc``, ``synthetic``); ``None`` keeps the data set's default.
+      margin, threshold: extraction overrides; ``None`` keeps ``ExtractionConfig``'s.
+    """
+
+    dataset: str = ""
+    frames_per_video: int = 32
+    train_fraction: float | None = None
+    validation_fraction: float | None = None
+    test_fraction: float | None = None
+    margin: float | None = None
+    threshold: float | None = None
+
+    def build_plan(self) -> build.BuildPlan:
+        fractions = {"train": self.train_fraction, "validation": self.validation_fraction, "test": self.test_fraction}
+        return build.BuildPlan.from_options(
+            self.dataset or self.name,
+            frames_per_video=self.frames_per_video,
+            fractions={split: value for split, value in fractions.items() if value is not None},
+            margin=self.margin,
+            threshold=self.threshold,
+        )
+
+
+class Builder(tfds.core.GeneratorBasedBuilder):
+    """DatasetBuilder for dfdc_masks."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    BUILDER_CONFIGS = [
+        DfdcMasksConfig(
+            name="synthetic",
+            frames_per_video=8,
+            description="Miniature DFDC-shaped corpus written at build time (no download); 8 frames a video.",
+        ),
+        DfdcMasksConfig(name="dfdc", description="DFDC training set by part: train 0-19, validation 20-24, test 45-49."),
+        DfdcMasksConfig(name="faceforensics", description="FaceForensics++ c23, five methods, official splits."),
+        DfdcMasksConfig(name="dfd", description="DeepFakeDetection (DFD) c23, all test."),
+    ]
+    MANUAL_DOWNLOAD_INSTRUCTIONS = """
+    Not needed for `synthetic`. For the others pass --manual_dir pointing at:
+    - dfdc: the folder holding the unzipped `dfdc_train_part_K/` folders (each with its
+      `metadata.json` and mp4 files), directly or one level deeper. Kaggle:
+      https://www.kaggle.com/c/deepfake-detection-challenge/data
+    - faceforensics and dfd: the FaceForensics++ download root (c23), holding
+      `original_sequences/{youtube,actors}/c23/videos/`,
+      `manipulated_sequences/<method>/c23/videos/` and, for the official split,
+      `splits/{train,val,test}.json`. https://github.com/ondyari/FaceForensics
+    """
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict({
+                "image": tfds.features.Image(shape=(_SIZE, _SIZE, 3), encoding_format="jpeg"),
+                "mask": tfds.features.Image(shape=(_SIZE, _SIZE, 1), encoding_format="png"),
+                "label": tfds.features.ClassLabel(names=["real", "fake"]),
+                "video_id": tfds.features.Text(),
+                "original_id": tfds.features.Text(),
+                "frame_index": tfds.features.Scalar(dtype=np.int32),
+                "source": tfds.features.Text(),
+                "box": tfds.features.Tensor(shape=(4,), dtype=np.int32),
+            }),
+            supervised_keys=("image", "mask"),
+            homepage="https://ai.meta.com/datasets/dfdc/",
+        )
+
+    def _download_and_prepare(self, dl_manager, download_config):
+        self._use_beam = bool(download_config.beam_runner or download_config.beam_options)
+        super()._download_and_prepare(dl_manager, download_config)
+        report = build.merge_split_reports(self.data_dir)
+        print(f"{self.name}/{self.builder_config.name}: {report.summary_line()}")
+
+    def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+        plan = self.builder_config.build_plan()
+        if plan.dataset == "synthetic":
+            root = build.prepare_synthetic_corpus(dl_manager.download_dir / build.SYNTHETIC_CORPUS_FOLDER)
+        else:
+            root = dl_manager.manual_dir
+        config = plan.extraction_config()
+        return {
+            split: self._generate_examples(entries, config, split)
+            for split, entries in build.entries_by_split(plan.list_entries(root)).items()
+        }
+
+    def _generate_examples(self, entries, config, split):
+        report_path = split_report_path(self.data_dir, split)
+        if self._use_beam:
+            return beam_generation.ExtractSplit(entries, config, str(report_path))
+        box_cache_dir = build.box_cache_dir(self.data_dir_root, self.builder_config.name, config)
+        return local_generation.generate_split(entries, config, box_cache_dir=box_cache_dir, report_path=report_path)

@@ -1,0 +1,53 @@
+"""Writes dummy_data/ for the builder tests: tiny real H.264 corpora laid out like the real data.
+
+    python datasets/dfdc_masks/make_dummy_data.py
+
+- ``dfdc_train_part_K/`` (10 parts, one nested): the DFDC manual dir (config ``dfdc``);
+- ``original_sequences/``, ``manipulated_sequences/``, ``splits/``: the FaceForensics++
+  download root, which also holds DFD (configs ``faceforensics`` and ``dfd``);
+- ``dfdc_masks_synthetic/corpus/``: what config ``synthetic`` writes into the download dir
+  (the tests point the download dir at dummy_data), marked complete so it is reused.
+
+64x64 pixels, 8 frames, CRF 32: the whole folder stays near 0.6 MB. The planted truth
+(``_planted/``) and DFDC's separate test set are not read by the builder and are removed.
+Rerun this after changing the corpus writers, then update SPLITS in the builder test.
+"""
+
+import pathlib
+import shutil
+
+from dfseg_tf import build
+from dfseg_tf.corpus import (
+    DFDC_TEST_SET_FOLDER,
+    TRUTH_FOLDER,
+    CorpusSpec,
+    write_dfd_corpus,
+    write_dfdc_corpus,
+    write_faceforensics_corpus,
+)
+
+DUMMY_DATA = pathlib.Path(__file__).resolve().parent / "dummy_data"
+TINY = CorpusSpec(width=64, height=64, n_frames=8, face_height=0.6, crf=32)
+
+
+def _drop_unread_files(root: pathlib.Path) -> None:
+    for folder in (TRUTH_FOLDER, DFDC_TEST_SET_FOLDER):
+        shutil.rmtree(root / folder, ignore_errors=True)
+
+
+def main() -> None:
+    shutil.rmtree(DUMMY_DATA, ignore_errors=True)
+    write_dfdc_corpus(DUMMY_DATA, TINY, parts=build.SYNTHETIC_PARTS)
+    write_faceforensics_corpus(DUMMY_DATA, TINY)
+    write_dfd_corpus(DUMMY_DATA, TINY)
+    synthetic = DUMMY_DATA / build.SYNTHETIC_CORPUS_FOLDER
+    write_dfdc_corpus(synthetic, TINY, parts=build.SYNTHETIC_PARTS)
+    build.mark_synthetic_corpus_complete(synthetic)
+    _drop_unread_files(DUMMY_DATA)
+    _drop_unread_files(synthetic)
+    size = sum(path.stat().st_size for path in DUMMY_DATA.rglob("*") if path.is_file())
+    print(f"wrote {DUMMY_DATA} ({size / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()

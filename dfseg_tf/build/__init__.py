@@ -1,0 +1,41 @@
+"""Library side of the ``dfdc_masks`` TFDS builder.
+
+The builder module (``datasets/dfdc_masks``) stays a thin adapter; everything it does
+lives here so that Beam workers import it from the installed ``dfseg_tf`` package:
+
+- ``plan``: which data set, which videos, which split, which extraction settings;
+- ``examples``: a frame of a video -> one TFDS example and its integer key;
+- ``local``: generation in one process (BoxCache on disk, resumable);
+- ``beam``: generation with Apache Beam (faces detected once per original, joined);
+- ``reports``: the skip report written beside the data set.
+"""
+
+from dfseg_tf.build.examples import example_key, tfds_example
+from dfseg_tf.build.plan import (
+    DATASETS,
+    SYNTHETIC_CORPUS_FOLDER,
+    SYNTHETIC_FRACTIONS,
+    SYNTHETIC_PARTS,
+    BuildPlan,
+    box_cache_dir,
+    entries_by_split,
+    mark_synthetic_corpus_complete,
+    prepare_synthetic_corpus,
+)
+from dfseg_tf.build.reports import merge_split_reports, write_report
+
+__all__ = [
+    "DATASETS",
+    "SYNTHETIC_CORPUS_FOLDER",
+    "SYNTHETIC_FRACTIONS",
+    "SYNTHETIC_PARTS",
+    "BuildPlan",
+    "box_cache_dir",
+    "entries_by_split",
+    "example_key",
+    "mark_synthetic_corpus_complete",
+    "merge_split_reports",
+    "prepare_synthetic_corpus",
+    "tfds_example",
+    "write_report",
+]

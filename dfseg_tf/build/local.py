@@ -1,0 +1,35 @@
+"""Generation in one process: video by video, faces cached on disk so a rerun resumes."""
+
+import logging
+from collections.abc import Iterator
+
+from dfseg_tf.build.examples import keyed_examples
+from dfseg_tf.build.reports import write_report
+from dfseg_tf.extraction import BoxCache, ExtractionConfig, FaceDetector, SkipReport, extract_many
+from dfseg_tf.sources.entry import VideoEntry
+
+
+def generate_split(
+    entries: list[VideoEntry], config: ExtractionConfig, *, box_cache_dir, report_path
+) -> Iterator[tuple[int, dict]]:
+    """Yields ``(key, example)`` for every frame of every usable video of one split.
+
+    Only one video's frames are in memory at a time. The boxes of each original are
+    detected once and kept in a ``BoxCache`` at ``box_cache_dir`` (inside the data dir),
+    so an interrupted build does not detect again. Videos that cannot be used are
+    skipped with a reason; the split's ``SkipReport`` is written to ``report_path``
+    when the split is done.
+
+    Args:
+      entries: the split's videos, in key order (``entries_by_split``).
+      config: the extraction settings.
+      box_cache_dir: folder of the box cache (one per ``ExtractionConfig``).
+      report_path: JSON file for this split's skip report.
+    """
+    numbers = {entry.video_id: number for number, entry in enumerate(entries)}
+    report = SkipReport()
+    extracted = extract_many(entries, config, detector=FaceDetector(), box_cache=BoxCache(box_cache_dir), report=report)
+    for entry, frames in extracted:
+        yield from keyed_examples(numbers[entry.video_id], entry, frames)
+    write_report(report, report_path)
+    logging.info("%s", report.summary_line())

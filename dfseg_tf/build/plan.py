@@ -1,0 +1,112 @@
+"""What a dfdc_masks build reads: the data set's videos, their splits, the extraction settings."""
+
+import dataclasses
+import logging
+import pathlib
+import shutil
+
+from etils import epath
+
+from dfseg_tf import sources
+from dfseg_tf.corpus import write_dfdc_corpus
+from dfseg_tf.extraction import ExtractionConfig
+from dfseg_tf.sources.entry import SPLITS, VideoEntry
+from dfseg_tf.sources.splits import SplitFractions
+
+DATASETS = ("synthetic", "dfdc", "faceforensics", "dfd")
+
+# The synthetic corpus is a DFDC-shaped corpus of 10 parts. 60/20/20 gives parts 0-5 to
+# train, 6-7 to validation and 8-9 to test: every part is used and every split holds
+# originals and fakes (the study's 40/10/10 would leave parts 5-8 idle). The corpus
+# plants its faults in parts 1-4 (train) and its two-person video in part 9 (test).
+SYNTHETIC_PARTS = 10
+SYNTHETIC_FRACTIONS = SplitFractions(train=0.6, validation=0.2, test=0.2)
+
+# Under the download dir. Two levels deep, so that a DFDC manual dir which is also the
+# download dir (the builder tests' dummy_data) never lists the synthetic parts as its own.
+SYNTHETIC_CORPUS_FOLDER = "dfdc_masks_synthetic/corpus"
+_CORPUS_DONE = "CORPUS_COMPLETE"
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildPlan:
+    """The settings of one build, taken from the TFDS builder config.
+
+    Attributes:
+      dataset: one of ``DATASETS``.
+      frames_per_video: frames sampled evenly from each video.
+      fractions: split fractions by part (``dfdc`` and ``synthetic``; FaceForensics++
+        uses its official split files and DFD is all test).
+      margin, threshold: extraction overrides; ``None`` keeps ``ExtractionConfig``'s default.
+    """
+
+    dataset: str
+    frames_per_video: int = 32
+    fractions: SplitFractions = SplitFractions()
+    margin: float | None = None
+    threshold: float | None = None
+
+    def __post_init__(self):
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
+        if self.frames_per_video < 1:
+            raise ValueError(f"frames_per_video must be >= 1, got {self.frames_per_video}")
+
+    @classmethod
+    def from_options(cls, dataset: str, *, fractions: dict[str, float] | None = None, **options) -> "BuildPlan":
+        """A plan whose split fractions start from the data set's default, then ``fractions``."""
+        default = SYNTHETIC_FRACTIONS if dataset == "synthetic" else SplitFractions()
+        return cls(dataset, fractions=dataclasses.replace(default, **(fractions or {})), **options)
+
+    def extraction_config(self) -> ExtractionConfig:
+        """The ``ExtractionConfig`` of this build; unset fields keep its defaults."""
+        overrides = {"margin": self.margin, "threshold": self.threshold}
+        overrides = {name: value for name, value in overrides.items() if value is not None}
+        return ExtractionConfig(frames_per_video=self.frames_per_video, **overrides)
+
+    def list_entries(self, root) -> list[VideoEntry]:
+        """Every video of the data set under ``root``; raises ``SourceLayoutError`` early."""
+        if self.dataset in ("synthetic", "dfdc"):
+            entries = sources.list_dfdc(root, fractions=self.fractions)
+        elif self.dataset == "faceforensics":
+            entries = sources.list_faceforensics(root)
+        else:
+            entries = sources.list_dfd(root)
+        if self.dataset == "synthetic":
+            entries = [dataclasses.replace(entry, source="synthetic") for entry in entries]
+        return entries
+
+
+def entries_by_split(entries: list[VideoEntry]) -> dict[str, list[VideoEntry]]:
+    """The non-empty splits, in train/validation/test order, each sorted by video id."""
+    by_split = {split: sorted((e for e in entries if e.split == split), key=lambda e: e.video_id) for split in SPLITS}
+    return {split: videos for split, videos in by_split.items() if videos}
+
+
+def prepare_synthetic_corpus(root) -> pathlib.Path:
+    """Writes the miniature DFDC-shaped corpus under ``root`` once, and reuses it afterwards.
+
+    The marker is written last, so a corpus interrupted half-way is written again.
+    """
+    root = pathlib.Path(root)
+    if not (root / _CORPUS_DONE).exists():
+        logging.info("Writing the synthetic corpus to %s", root)
+        shutil.rmtree(root, ignore_errors=True)
+        write_dfdc_corpus(root, parts=SYNTHETIC_PARTS)
+        mark_synthetic_corpus_complete(root)
+    return root
+
+
+def mark_synthetic_corpus_complete(root) -> None:
+    (pathlib.Path(root) / _CORPUS_DONE).write_text("written by dfseg_tf.corpus.write_dfdc_corpus\n")
+
+
+def box_cache_dir(data_dir_root, config_name: str, config: ExtractionConfig) -> epath.Path:
+    """Where a local build keeps the face boxes of originals.
+
+    Under the data dir but outside the version folder (TFDS writes that under a
+    temporary name and replaces it), one folder per config and box settings, so an
+    interrupted build resumes without detecting again.
+    """
+    settings = f"{config.frames_per_video}frames-margin{config.margin:g}"
+    return epath.Path(data_dir_root) / "downloads" / "dfdc_masks_boxes" / f"{config_name}-{settings}"
