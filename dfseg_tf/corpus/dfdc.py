@@ -14,13 +14,14 @@ from dfseg_tf.corpus.truth import CorpusManifest
 
 TEST_SET_FOLDER = "dfdc_test_set"
 PORTRAIT_PROBABILITY = 0.3
+NESTED_PART = 3  # a training part, so readers must find it to list it
 
 
 def write_dfdc_corpus(root, spec: CorpusSpec = CorpusSpec(), parts: int = 10) -> CorpusManifest:
     """Write ``parts`` DFDC training parts and a small separate test set under ``root``.
 
     Each part holds 1-2 originals with 1-3 fakes each. Planted on purpose (recorded in
-    the manifest): fakes stored in another part than their original, part ``parts // 2``
+    the manifest): fakes stored in another part than their original, part ``NESTED_PART``
     nested one level deeper (as some unzip tools do), REAL entries with and without an
     ``"original": null`` key, portrait videos, frame rates that differ, and the faults
     extraction must skip: a truncated fake, a listed but absent fake, a fake whose
@@ -34,7 +35,7 @@ def write_dfdc_corpus(root, spec: CorpusSpec = CorpusSpec(), parts: int = 10) ->
     _plant_faults(part_plans, planner)
     videos = []
     for index, plans in enumerate(part_plans):
-        videos.extend(_write_part(root, index, plans, nested=index == parts // 2))
+        videos.extend(_write_part(root, index, plans, nested=index == NESTED_PART % parts))
     videos.extend(_write_test_set(root / TEST_SET_FOLDER, planner))
     manifest = CorpusManifest("dfdc", root, tuple(videos), root / TEST_SET_FOLDER)
     manifest.write()

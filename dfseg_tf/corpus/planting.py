@@ -57,7 +57,7 @@ def fake_plan(original: VideoPlan, video_id: str, path: str, manipulation: scene
     slightly different quality, so only compression noise differs).
     """
     if manipulation is None:
-        changes.setdefault("crf", original.crf + 3)
+        changes.setdefault("crf", original.crf + 1)
     return dataclasses.replace(
         original, video_id=video_id, path=path, label="fake", original_id=original.video_id,
         manipulation=manipulation, **changes,
