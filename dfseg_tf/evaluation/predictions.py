@@ -1,0 +1,220 @@
+"""Stream a saved model over ``dfdc_masks`` examples, keeping one score per frame.
+
+Memory is flat in the number of frames: per frame only scalars are kept (video id,
+label, frame score, Dice); maps are dropped after each batch, except a fixed number
+of best and worst Dice examples for the picture sheet.
+"""
+
+import dataclasses
+import heapq
+import itertools
+import logging
+import math
+import pathlib
+from collections.abc import Callable
+
+import cv2
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dfseg_tf.evaluation import rules
+from dfseg_tf.evaluation import scores as scores_lib
+from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION, ModelCard
+
+DEFAULT_SPLIT = "test"
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExampleFrame:
+    """One face kept for the picture sheet."""
+
+    video_id: str
+    frame_index: int
+    image: np.ndarray  # (H, W, 3) uint8
+    mask: np.ndarray  # (H, W) bool, the true mask
+    prob_map: np.ndarray  # (H, W) float32, the model's map
+    dice: float
+
+
+@dataclasses.dataclass
+class FramePredictions:
+    """Per-frame results of one model on one split, aligned arrays.
+
+    ``scores`` follow ``rules``: a frame is fake at t iff ``score > t``. ``dices``
+    is NaN for classifiers or when no threshold was given. ``best`` and ``worst``
+    hold the fake frames of highest and lowest Dice (all frames if none is fake).
+    """
+
+    video_ids: list[str]
+    labels: np.ndarray
+    scores: np.ndarray
+    dices: np.ndarray
+    best: list[ExampleFrame]
+    worst: list[ExampleFrame]
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.video_ids)
+
+
+def parse_dataset_spec(spec: str, *, default_split: str = DEFAULT_SPLIT) -> tuple[str, str]:
+    """``"dfdc_masks/synthetic:validation"`` -> ``("dfdc_masks/synthetic", "validation")``."""
+    name, _, split = spec.partition(":")
+    if not name:
+        raise ValueError(f"{spec!r}: expected NAME[:SPLIT], e.g. dfdc_masks/synthetic:test")
+    return name, split or default_split
+
+
+def first_videos(dataset: tf.data.Dataset, max_videos: int) -> tf.data.Dataset:
+    """Restricts ``dataset`` to all frames of its first ``max_videos`` distinct videos.
+
+    "First" is in the dataset's own order; the scan for ids stops as soon as
+    ``max_videos`` ids are found, and frames of those videos later in the file are kept.
+    """
+    if max_videos < 1:
+        raise ValueError(f"max_videos must be at least 1, got {max_videos}")
+    chosen = {}  # a dict keeps the order of first appearance
+    for video_id in dataset.map(lambda example: example["video_id"]).as_numpy_iterator():
+        chosen.setdefault(video_id)
+        if len(chosen) == max_videos:
+            break
+    allowed = tf.constant(list(chosen), dtype=tf.string)
+    return dataset.filter(lambda example: tf.reduce_any(tf.equal(example["video_id"], allowed)))
+
+
+def load_model(model_path) -> tuple[keras.Model, ModelCard]:
+    """A saved ``.keras`` model and its card, with one-line errors for missing files."""
+    model_path = pathlib.Path(model_path)
+    if not model_path.is_file():
+        raise FileNotFoundError(f"{model_path}: model file not found")
+    card = ModelCard.load(model_path)
+    if card.kind not in (SEGMENTATION, CLASSIFIER):
+        raise ValueError(f"{ModelCard.path_for(model_path)}: unknown kind {card.kind!r}")
+    return keras.models.load_model(model_path, compile=False), card
+
+
+def predict_frames(
+    model: keras.Model,
+    card: ModelCard,
+    dataset: tf.data.Dataset,
+    *,
+    threshold: float | None = None,
+    batch_size: int = 16,
+    min_component_pixels: int = rules.MIN_COMPONENT_PIXELS,
+    examples: int = 4,
+    on_batch: Callable[[int], None] | None = None,
+) -> FramePredictions:
+    """Runs ``model`` over every frame of ``dataset`` (dicts in the ``dfdc_masks`` format).
+
+    Args:
+      card: the model's card; its ``kind`` and ``input_size`` say how to apply it.
+      threshold: when given, each segmentation frame also gets its Dice at this
+        threshold and the best and worst are kept; ``None`` skips both.
+      examples: how many best and how many worst frames to keep.
+      on_batch: called with the number of frames after each batch (a progress bar).
+    """
+    batches = (
+        dataset.map(_model_inputs(card.input_size), num_parallel_calls=tf.data.AUTOTUNE)
+        .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    collected = _Collector(examples)
+    for batch in batches.as_numpy_iterator():
+        output = np.asarray(model.predict_on_batch(batch["model_input"]), dtype=np.float32)
+        if card.kind == SEGMENTATION:
+            _collect_segmentation(collected, batch, output, threshold, min_component_pixels)
+        else:
+            _collect_classifier(collected, batch, output)
+        if on_batch is not None:
+            on_batch(len(batch["label"]))
+    logger.info("predicted %d frames of %d videos", len(collected.video_ids), len(set(collected.video_ids)))
+    return collected.result()
+
+
+def _model_inputs(input_size: int):
+    def convert(example):
+        image = example["image"]
+        pixels = tf.cast(image, tf.float32) / 255.0
+        if tuple(image.shape[:2]) != (input_size, input_size):
+            pixels = tf.image.resize(pixels, (input_size, input_size))
+        return {
+            "model_input": pixels,
+            "image": image,
+            "mask": example["mask"],
+            "label": example["label"],
+            "video_id": example["video_id"],
+            "frame_index": example["frame_index"],
+        }
+
+    return convert
+
+
+def _collect_segmentation(collected, batch, maps, threshold, min_component_pixels):
+    if maps.ndim != 4 or maps.shape[-1] != 1:
+        raise ValueError(f"a segmentation model must output (batch, H, W, 1) maps, got {maps.shape}")
+    for index, prob_map in enumerate(maps[..., 0]):
+        mask = batch["mask"][index, ..., 0] > 0
+        if prob_map.shape != mask.shape:
+            prob_map = cv2.resize(prob_map, mask.shape[::-1], interpolation=cv2.INTER_LINEAR)
+        score = rules.frame_score(prob_map, min_component_pixels=min_component_pixels)
+        dice = math.nan if threshold is None else scores_lib.thresholded_dice(prob_map, mask, threshold)
+        collected.add(batch, index, score, dice)
+        if threshold is not None:
+            collected.offer_example(batch, index, prob_map, mask, dice)
+
+
+def _collect_classifier(collected, batch, probabilities):
+    if probabilities.ndim != 2 or probabilities.shape[-1] != 1:
+        raise ValueError(f"a classifier must output (batch, 1) probabilities, got {probabilities.shape}")
+    for index, probability in enumerate(probabilities[:, 0]):
+        collected.add(batch, index, float(probability), math.nan)
+
+
+class _Collector:
+    """Per-frame scalars, plus heaps of the best and worst Dice examples."""
+
+    def __init__(self, examples: int):
+        self.video_ids, self.labels, self.scores, self.dices = [], [], [], []
+        self._examples = examples
+        self._order = itertools.count()  # tie-breaker so heaps never compare arrays
+        # Fake frames are preferred: real frames mostly score Dice 1 on empty masks.
+        self._heaps = {True: ([], []), False: ([], [])}  # is_fake -> (best, worst)
+
+    def add(self, batch, index, score, dice):
+        self.video_ids.append(batch["video_id"][index].decode())
+        self.labels.append(int(batch["label"][index]))
+        self.scores.append(score)
+        self.dices.append(dice)
+
+    def offer_example(self, batch, index, prob_map, mask, dice):
+        if self._examples == 0:
+            return
+        example = ExampleFrame(
+            video_id=batch["video_id"][index].decode(),
+            frame_index=int(batch["frame_index"][index]),
+            image=batch["image"][index].copy(),
+            mask=mask.copy(),
+            prob_map=prob_map.astype(np.float32),
+            dice=dice,
+        )
+        best, worst = self._heaps[int(batch["label"][index]) == scores_lib.FAKE_LABEL]
+        for heap, key in ((best, dice), (worst, -dice)):
+            entry = (key, -next(self._order), example)  # on equal Dice the earlier frame stays
+            if len(heap) < self._examples:
+                heapq.heappush(heap, entry)
+            elif entry[:2] > heap[0][:2]:
+                heapq.heapreplace(heap, entry)
+
+    def result(self) -> FramePredictions:
+        best, worst = self._heaps[True] if self._heaps[True][0] else self._heaps[False]
+        return FramePredictions(
+            video_ids=self.video_ids,
+            labels=np.asarray(self.labels, dtype=np.int64),
+            scores=np.asarray(self.scores, dtype=np.float64),
+            dices=np.asarray(self.dices, dtype=np.float64),
+            best=[entry[-1] for entry in sorted(best, key=lambda entry: -entry[0])],
+            worst=[entry[-1] for entry in sorted(worst, key=lambda entry: -entry[0])],
+        )

@@ -1,0 +1,198 @@
+"""Evaluate saved models on ``dfdc_masks`` splits: the study's frame, video and Dice tables.
+
+    python -m experiments.evaluate --models runs/unet/best.keras runs/xception/best.keras \
+        --datasets dfdc_masks/dfdc dfdc_masks/faceforensics dfdc_masks/dfd --results results
+
+Each model is applied with the rules of its card (``dfseg_tf.models.card``): a
+segmentation model's frame is fake iff its map thresholded at the card's t has a
+component of more than 100 pixels, a classifier's iff p > t; a video is fake iff more
+than half of its frames are. ``--threshold`` overrides every card's t.
+
+Writes into ``--results``: frames / videos / dice tables as .md, .csv and .json,
+precision-recall curves per data set (pr_frames_*.png, pr_videos_*.png), a sheet of
+best and worst Dice faces per segmentation model and data set (examples_*.png), the
+resolved configuration (config.json) and README.md with the study's comparisons.
+"""
+
+import argparse
+import dataclasses
+import json
+import logging
+import pathlib
+import sys
+
+from tqdm import tqdm
+
+from dfseg_tf.data import DatasetNotBuiltError, load_split
+from dfseg_tf.evaluation import plots, predictions, scores, tables
+from dfseg_tf.models.card import SEGMENTATION
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateConfig:
+    """Defaults of an evaluation; the flags override them."""
+
+    models: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ("dfdc_masks/synthetic",)
+    data_dir: str | None = None  # None: the TFDS default data dir
+    results: str = "results"
+    max_videos: int | None = None
+    threshold: float | None = None  # None: each model card's threshold
+    batch_size: int = 16
+    examples: int = 4
+
+
+def load_frames(spec: str, data_dir, *, max_videos=None, default_split=predictions.DEFAULT_SPLIT, datasets=None):
+    """(``name:split``, example dataset) for a ``NAME[:SPLIT]`` spec, restricted to ``max_videos``.
+
+    ``datasets`` maps specs to ready datasets (tests, notebooks); others are loaded with TFDS.
+    """
+    name, split = predictions.parse_dataset_spec(spec, default_split=default_split)
+    label = f"{name}:{split}"
+    if datasets is not None and spec in datasets:
+        dataset = datasets[spec]
+    else:
+        dataset = load_split(name, split, data_dir)
+    if max_videos:
+        dataset = predictions.first_videos(dataset, max_videos)
+    return label, dataset
+
+
+def predict_with_progress(model, card, dataset, *, description, **options) -> predictions.FramePredictions:
+    """``predictions.predict_frames`` under a tqdm bar counting frames."""
+    total = int(dataset.cardinality())
+    with tqdm(total=total if total >= 0 else None, desc=description, unit="frame") as bar:
+        return predictions.predict_frames(model, card, dataset, on_batch=bar.update, **options)
+
+
+def run(config: EvaluateConfig, datasets=None) -> dict:
+    """Evaluates every model on every data set and writes the results folder.
+
+    Returns:
+      {"frames": rows, "videos": rows, "dice": rows, "files": [paths written]}.
+    """
+    results = pathlib.Path(config.results)
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    rows = {"frames": [], "videos": [], "dice": []}
+    pr_curves = {}  # (level, dataset) -> {model name: curve}
+    files = [results / "config.json"]
+    for model_path, model_name in zip(config.models, _model_names(config.models)):
+        model, card = predictions.load_model(model_path)
+        threshold = card.threshold if config.threshold is None else config.threshold
+        for spec in config.datasets:
+            dataset_name, dataset = load_frames(spec, config.data_dir, max_videos=config.max_videos, datasets=datasets)
+            predicted = predict_with_progress(
+                model, card, dataset,
+                description=f"{model_name} on {dataset_name}",
+                threshold=threshold, batch_size=config.batch_size, examples=config.examples,
+            )
+            if predicted.frame_count == 0:
+                raise ValueError(f"{dataset_name}: no frames to evaluate")
+            identity = {"model": model_name, "kind": card.kind, "dataset": dataset_name}
+            origin = {"threshold": threshold, "trained_on": card.trained_on, "weights": card.weights}
+            frame_row, video_row, frame_curve, video_curve = _detection_rows(predicted, threshold)
+            rows["frames"].append({**identity, **frame_row, **origin})
+            rows["videos"].append({**identity, **video_row, **origin})
+            pr_curves.setdefault(("frames", dataset_name), {})[model_name] = frame_curve
+            pr_curves.setdefault(("videos", dataset_name), {})[model_name] = video_curve
+            if card.kind == SEGMENTATION:
+                dice = scores.mean_dice(predicted.dices, predicted.labels)
+                rows["dice"].append({**identity, **dice, "threshold": threshold})
+                files.append(plots.plot_example_sheet(
+                    predicted.best, predicted.worst,
+                    results / f"examples_{_slug(model_name)}_{_slug(dataset_name)}.png",
+                    title=f"{model_name} on {dataset_name}: best and worst Dice (t = {threshold:.2f})",
+                ))
+    for (level, dataset_name), curves in pr_curves.items():
+        files.append(plots.plot_pr_curves(
+            curves, results / f"pr_{level}_{_slug(dataset_name)}.png", title=f"{level}: {dataset_name}"
+        ))
+    for name, columns in (("frames", tables.FRAME_COLUMNS), ("videos", tables.VIDEO_COLUMNS), ("dice", tables.DICE_COLUMNS)):
+        files += tables.write_table(rows[name], columns, results, name)
+    readme = results / "README.md"
+    readme.write_text(tables.results_readme(rows["frames"], rows["videos"], rows["dice"]))
+    files.append(readme)
+    return {**rows, "files": [str(path) for path in files]}
+
+
+def _detection_rows(predicted: predictions.FramePredictions, threshold: float):
+    """Frame and video scores and precision-recall curves of one model on one split."""
+    frame = scores.detection_scores(predicted.labels, predicted.scores, threshold)
+    _, video_labels, video_scores = scores.per_video(predicted.video_ids, predicted.labels, predicted.scores)
+    video = scores.detection_scores(video_labels, video_scores, threshold)
+    frame_row = {**_without_counts(frame), "frames": frame["count"], "fake_frames": frame["fake_count"]}
+    video_row = {**_without_counts(video), "videos": video["count"], "fake_videos": video["fake_count"]}
+    return (
+        frame_row,
+        video_row,
+        scores.precision_recall_points(predicted.labels, predicted.scores),
+        scores.precision_recall_points(video_labels, video_scores),
+    )
+
+
+def _without_counts(result: dict) -> dict:
+    return {key: value for key, value in result.items() if key not in ("count", "fake_count")}
+
+
+def _model_names(model_paths) -> list[str]:
+    """File stems; the parent folder is prefixed where two models share a stem."""
+    paths = [pathlib.Path(path) for path in model_paths]
+    stems = [path.stem for path in paths]
+    return [
+        f"{path.parent.name}/{path.stem}" if stems.count(path.stem) > 1 else path.stem for path in paths
+    ]
+
+
+def _slug(text: str) -> str:
+    return "".join(character if character.isalnum() or character in "-_." else "_" for character in text)
+
+
+def parse_flags(argv=None) -> EvaluateConfig:
+    """Flags over EvaluateConfig's defaults; every flag's help states its default."""
+    defaults = EvaluateConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.evaluate",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    paths = parser.add_argument_group("models, data and paths")
+    paths.add_argument("--models", nargs="+", required=True,
+                       help="saved .keras models, each with its card (.keras.json) beside it")
+    paths.add_argument("--datasets", nargs="+", default=list(defaults.datasets),
+                       help="TFDS NAME[:SPLIT] to evaluate on; the split defaults to test")
+    paths.add_argument("--data-dir", default=defaults.data_dir,
+                       help="TFDS data dir holding the built datasets (None: TFDS default, ~/tensorflow_datasets)")
+    paths.add_argument("--results", default=defaults.results, help="folder for tables, plots and README.md")
+    rules_group = parser.add_argument_group("rules")
+    rules_group.add_argument("--threshold", type=float, default=defaults.threshold,
+                             help="frame threshold t for EVERY model (None: each model card's threshold)")
+    size = parser.add_argument_group("run size")
+    size.add_argument("--max-videos", type=int, default=defaults.max_videos,
+                      help="evaluate only the first N videos of each split (None: all)")
+    size.add_argument("--batch-size", type=int, default=defaults.batch_size, help="frames per model call")
+    size.add_argument("--examples", type=int, default=defaults.examples,
+                      help="best and worst Dice faces each on the example sheet")
+    flags = parser.parse_args(argv)
+    values = {name.replace("-", "_"): value for name, value in vars(flags).items()}
+    values["models"] = tuple(values["models"])
+    values["datasets"] = tuple(values["datasets"])
+    return EvaluateConfig(**values)
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    config = parse_flags(argv)
+    try:
+        result = run(config)
+    except (ValueError, FileNotFoundError, DatasetNotBuiltError) as error:
+        sys.exit(f"evaluate: error: {error}")
+    print("\nFrames\n" + tables.markdown_table(result["frames"], tables.FRAME_COLUMNS))
+    print("Videos\n" + tables.markdown_table(result["videos"], tables.VIDEO_COLUMNS))
+    print(f"Results in {config.results} (README.md has the study's comparisons)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""End to end: search_threshold then evaluate, on a tiny TFDS dataset and hand-set Keras models.
+
+The data: 64x64 noisy faces (every channel in [40, 120)); a fake's manipulated
+region is 100 levels brighter. Four videos:
+  real/0 (3 frames), real/1 (4 frames): all-zero masks;
+  fake/0 (3 frames): mask 16x16, but only its top 16x8 half brightened;
+  fake/1 (4 frames): two frames with a brightened 16x16 square and its mask, two
+  frames never changed (empty mask, like DFDC fakes whose face was kept).
+The models: a 1x1 convolution with weights set so p = sigmoid(50 (mean RGB - 0.51)):
+background p <= 0.11, brightened pixels p >= 0.87. The classifier takes the map's max.
+
+Hand-computed answers, for any t between 0.11 and 0.87:
+  frames: 5 of the 7 fake frames fire, no real one: precision 1, recall 5/7, F1 5/6;
+  videos: fake/1 has exactly half its frames fake -> real: precision 1, recall 1/2, F1 2/3;
+  Dice: fake/0 frames 2*128/(128+256) = 2/3, all others 1:
+        fake frames (3*2/3 + 4)/7 = 6/7, all frames (2 + 11)/14 = 13/14.
+"""
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from dfseg_tf.evaluation import predictions
+from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION, ModelCard
+from experiments import evaluate, search_threshold
+
+SIZE = 64
+DATASET = "evaluation_toy/synthetic"
+VIDEOS = {  # video id -> (label, per frame: (brightened rows, mask rows) of the 16-wide square)
+    "real/0": (0, [None] * 3),
+    "real/1": (0, [None] * 4),
+    "fake/0": (1, [(8, 16)] * 3),
+    "fake/1": (1, [(16, 16), None, (16, 16), None]),
+}
+
+
+def _examples(seed):
+    rng = np.random.default_rng(seed)
+    for video_id, (label, frames) in VIDEOS.items():
+        for frame_index, region in enumerate(frames):
+            image = rng.integers(40, 120, size=(SIZE, SIZE, 3), dtype=np.uint8)
+            mask = np.zeros((SIZE, SIZE, 1), np.uint8)
+            if region is not None:
+                bright_rows, mask_rows = region
+                image[20 : 20 + bright_rows, 24:40] += np.uint8(100)
+                mask[20 : 20 + mask_rows, 24:40] = 1
+            yield f"{video_id}/{frame_index}", {
+                "image": image,
+                "mask": mask,
+                "label": label,
+                "video_id": video_id,
+                "original_id": video_id.replace("fake", "real"),
+                "frame_index": frame_index,
+                "source": "toy",
+                "box": np.array([0, 0, SIZE, SIZE], np.int32),
+            }
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """The toy frames as a real TFDS dataset on disk, splits validation and test."""
+    directory = tmp_path_factory.mktemp("tfds")
+    features = tfds.features.FeaturesDict({
+        "image": tfds.features.Image(shape=(SIZE, SIZE, 3), encoding_format="png"),
+        "mask": tfds.features.Image(shape=(SIZE, SIZE, 1), encoding_format="png"),
+        "label": tfds.features.ClassLabel(names=["real", "fake"]),
+        "video_id": tfds.features.Text(),
+        "original_id": tfds.features.Text(),
+        "frame_index": tfds.features.Scalar(dtype=np.int32),
+        "source": tfds.features.Text(),
+        "box": tfds.features.Tensor(shape=(4,), dtype=np.int32),
+    })
+    name, config = DATASET.split("/")
+    tfds.dataset_builders.store_as_tfds_dataset(
+        name=name, version="1.0.0", config=config, features=features, data_dir=directory,
+        split_datasets={"validation": list(_examples(seed=1)), "test": list(_examples(seed=2))},
+    )
+    return str(directory)
+
+
+def _brightness_model(kind):
+    image = keras.Input((SIZE, SIZE, 3))
+    brightness = keras.layers.Conv2D(1, 1, activation="sigmoid", name="brightness")
+    output = brightness(image)
+    if kind == CLASSIFIER:
+        output = keras.layers.GlobalMaxPooling2D()(output)
+    model = keras.Model(image, output)
+    brightness.set_weights([np.full((1, 1, 3, 1), 50 / 3, np.float32), np.array([-0.51 * 50], np.float32)])
+    return model
+
+
+@pytest.fixture
+def models(tmp_path):
+    """{kind: path} of the two saved models, each with its card."""
+    paths = {}
+    for kind, name in ((SEGMENTATION, "bright_unet"), (CLASSIFIER, "bright_classifier")):
+        path = tmp_path / "models" / f"{name}.keras"
+        path.parent.mkdir(exist_ok=True)
+        _brightness_model(kind).save(path)
+        ModelCard(kind=kind, architecture=name, input_size=SIZE, trained_on=DATASET).save(path)
+        paths[kind] = str(path)
+    return paths
+
+
+def test_search_threshold_writes_the_curve_and_updates_the_card(models, data_dir, tmp_path):
+    config = search_threshold.SearchConfig(model=models[SEGMENTATION], dataset=DATASET, data_dir=data_dir)
+    record = search_threshold.run(config)
+    assert 0.11 < record["threshold"] < 0.87
+    assert record["f1"] == pytest.approx(5 / 6)
+    assert (record["frames"], record["videos"], record["dataset"]) == (14, 4, f"{DATASET}:validation")
+    card = ModelCard.load(models[SEGMENTATION])
+    assert (card.threshold, card.threshold_source) == (record["threshold"], f"{DATASET}:validation")
+    output = tmp_path / "models" / "bright_unet_threshold"
+    assert (output / "threshold_curve.png").stat().st_size > 0
+    assert json.loads((output / "threshold_search.json").read_text())["threshold"] == record["threshold"]
+    with (output / "threshold_curve.csv").open() as handle:
+        curve = list(csv.DictReader(handle))
+    assert (len(curve), curve[0]["threshold"], curve[-1]["threshold"]) == (95, "0.05", "0.99")
+
+
+def test_search_threshold_refuses_the_test_split(models, data_dir, capsys):
+    with pytest.raises(SystemExit, match="refusing to search the threshold on the test split"):
+        search_threshold.main(["--model", models[SEGMENTATION], "--dataset", DATASET,
+                               "--split", "test", "--data-dir", data_dir])
+    assert ModelCard.load(models[SEGMENTATION]).threshold_source == "default"
+
+
+def test_evaluate_writes_tables_plots_and_readme(models, data_dir, tmp_path, capsys):
+    results = tmp_path / "results"
+    ModelCard(kind=SEGMENTATION, architecture="bright_unet", input_size=SIZE, threshold=0.4,
+              threshold_source="by hand", trained_on=DATASET).save(models[SEGMENTATION])
+    evaluate.main(["--models", models[SEGMENTATION], models[CLASSIFIER], "--datasets", DATASET,
+                   f"{DATASET}:validation", "--data-dir", data_dir, "--results", str(results)])
+
+    frames = json.loads((results / "frames.json").read_text())
+    assert [(row["model"], row["dataset"]) for row in frames] == [
+        ("bright_unet", f"{DATASET}:test"), ("bright_unet", f"{DATASET}:validation"),
+        ("bright_classifier", f"{DATASET}:test"), ("bright_classifier", f"{DATASET}:validation"),
+    ]
+    assert [row["threshold"] for row in frames] == [0.4, 0.4, 0.5, 0.5]  # each card's own
+    for row in frames:
+        assert (row["precision"], row["recall"]) == (1.0, pytest.approx(5 / 7))
+        assert (row["frames"], row["fake_frames"], row["weights"]) == (14, 7, "scratch")
+    videos = json.loads((results / "videos.json").read_text())
+    for row in videos:
+        assert (row["precision"], row["recall"], row["f1"]) == (1.0, 0.5, pytest.approx(2 / 3))
+        assert (row["videos"], row["fake_videos"]) == (4, 2)
+    dice = json.loads((results / "dice.json").read_text())
+    assert [row["model"] for row in dice] == ["bright_unet", "bright_unet"]
+    assert dice[0]["dice_fake"] == pytest.approx(6 / 7) and dice[0]["dice_all"] == pytest.approx(13 / 14)
+
+    written = sorted(path.name for path in results.iterdir())
+    assert written == sorted([
+        "README.md", "config.json",
+        *(f"{table}.{ext}" for table in ("frames", "videos", "dice") for ext in ("md", "csv", "json")),
+        *(f"pr_{level}_evaluation_toy_synthetic_{split}.png" for level in ("frames", "videos")
+          for split in ("test", "validation")),
+        "examples_bright_unet_evaluation_toy_synthetic_test.png",
+        "examples_bright_unet_evaluation_toy_synthetic_validation.png",
+    ])
+    readme = (results / "README.md").read_text()
+    assert "| Best recall (mean over data sets) | bright_unet (segmentation): recall 0.714 |" in readme
+    printed = capsys.readouterr().out
+    assert "Frames\n| model | kind | dataset | precision | recall | f1 |" in printed
+    assert "| bright_classifier | classifier | evaluation_toy/synthetic:test | 1.000 | 0.714 | 0.833 |" in printed
+
+
+def test_evaluate_max_videos_and_threshold_override(models, data_dir, tmp_path):
+    config = evaluate.EvaluateConfig(
+        models=(models[SEGMENTATION],), datasets=(DATASET,), data_dir=data_dir,
+        results=str(tmp_path / "results"), max_videos=2, threshold=0.95,
+    )
+    result = evaluate.run(config)
+    (frames,), (videos,) = result["frames"], result["videos"]
+    assert frames["threshold"] == 0.95
+    assert videos["videos"] == 2
+    assert frames["frames"] == sum(len(VIDEOS[video_id][1]) for video_id in _first_two_video_ids(data_dir))
+
+
+def _first_two_video_ids(data_dir):
+    dataset = tfds.load(DATASET, split="test", data_dir=data_dir, shuffle_files=False)
+    seen = []
+    for video_id in dataset.map(lambda example: example["video_id"]).as_numpy_iterator():
+        if video_id.decode() not in seen:
+            seen.append(video_id.decode())
+    return seen[:2]
+
+
+def test_missing_dataset_is_a_one_line_error(models, tmp_path):
+    with pytest.raises(SystemExit, match=r"^evaluate: error: evaluation_toy/dfd is not built"):
+        evaluate.main(["--models", models[SEGMENTATION], "--datasets", "evaluation_toy/dfd",
+                       "--data-dir", str(tmp_path), "--results", str(tmp_path / "results")])
+
+
+def test_predictions_keep_a_fixed_number_of_best_and_worst_examples():
+    dataset = tf.data.Dataset.from_generator(
+        lambda: (example for _, example in _examples(seed=3)),
+        output_signature={
+            "image": tf.TensorSpec((SIZE, SIZE, 3), tf.uint8), "mask": tf.TensorSpec((SIZE, SIZE, 1), tf.uint8),
+            "label": tf.TensorSpec((), tf.int64), "video_id": tf.TensorSpec((), tf.string),
+            "original_id": tf.TensorSpec((), tf.string), "frame_index": tf.TensorSpec((), tf.int32),
+            "source": tf.TensorSpec((), tf.string), "box": tf.TensorSpec((4,), tf.int32),
+        },
+    )
+    card = ModelCard(kind=SEGMENTATION, architecture="bright", input_size=SIZE)
+    predicted = predictions.predict_frames(
+        _brightness_model(SEGMENTATION), card, dataset, threshold=0.5, batch_size=4, examples=2
+    )
+    assert predicted.frame_count == 14
+    # Fake frames only: Dice 1 for fake/1's frames, 2/3 for fake/0's.
+    assert [example.dice for example in predicted.best] == [1.0, 1.0]
+    assert [example.dice for example in predicted.worst] == [pytest.approx(2 / 3)] * 2
+    assert {example.video_id for example in predicted.worst} == {"fake/0"}
+    restricted = predictions.first_videos(dataset, 3)
+    assert len(list(restricted)) == 3 + 4 + 3  # the first three videos, all their frames
+
+
+def test_a_classifier_card_on_a_map_model_is_refused():
+    card = ModelCard(kind=CLASSIFIER, architecture="bright", input_size=SIZE)
+    dataset = tf.data.Dataset.from_tensor_slices({
+        "image": np.zeros((1, SIZE, SIZE, 3), np.uint8), "mask": np.zeros((1, SIZE, SIZE, 1), np.uint8),
+        "label": [0], "video_id": ["v"], "frame_index": [0],
+    })
+    with pytest.raises(ValueError, match=r"classifier must output \(batch, 1\)"):
+        predictions.predict_frames(_brightness_model(SEGMENTATION), card, dataset)
