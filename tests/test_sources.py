@@ -1,0 +1,243 @@
+"""Source readers on a real written miniature corpus: counts, labels, splits, originals, errors."""
+
+import collections
+import json
+import shutil
+
+import pytest
+
+from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus, write_dfdc_corpus, write_faceforensics_corpus
+from dfseg_tf.sources import (
+    FAKE,
+    METHODS,
+    REAL,
+    TEST,
+    TRAIN,
+    VALIDATION,
+    SourceLayoutError,
+    SplitFractions,
+    list_dfd,
+    list_dfdc,
+    list_dfdc_test_set,
+    list_faceforensics,
+    split_of_part,
+)
+from dfseg_tf.sources.dfd import original_name
+
+SPEC = CorpusSpec(width=128, height=96, n_frames=8)  # readers never decode: keep it tiny
+
+
+@pytest.fixture(scope="session")
+def dfdc(tmp_path_factory):
+    return write_dfdc_corpus(tmp_path_factory.mktemp("dfdc"), SPEC)
+
+
+@pytest.fixture(scope="session")
+def ffpp(tmp_path_factory):
+    return write_faceforensics_corpus(tmp_path_factory.mktemp("ffpp"), SPEC)
+
+
+@pytest.fixture(scope="session")
+def dfd(tmp_path_factory):
+    return write_dfd_corpus(tmp_path_factory.mktemp("dfd"), SPEC)
+
+
+def _part_of(video):
+    return int(video.path.split("/")[0].rsplit("_", 1)[1])
+
+
+def _assert_no_identity_leak(entries):
+    splits_of = collections.defaultdict(set)
+    for entry in entries:
+        splits_of[entry.original_id].add(entry.split)
+    assert all(len(s) == 1 for s in splits_of.values()), {k: s for k, s in splits_of.items() if len(s) > 1}
+
+
+# ------------------------------------------------------------------ splits
+
+
+def test_split_of_part_follows_the_study_on_50_parts():
+    splits = [split_of_part(k, 50, SplitFractions()) for k in range(50)]
+    assert splits == [TRAIN] * 20 + [VALIDATION] * 5 + [None] * 20 + [TEST] * 5
+
+
+def test_split_of_part_on_10_parts():
+    assert [split_of_part(k, 10, SplitFractions()) for k in range(10)] == (
+        [TRAIN] * 4 + [VALIDATION] + [None] * 4 + [TEST])
+
+
+def test_split_fractions_reject_more_than_everything():
+    with pytest.raises(ValueError, match="sum to at most 1"):
+        SplitFractions(train=0.8, validation=0.2, test=0.1)
+
+
+# ------------------------------------------------------------------ DFDC
+
+
+def test_dfdc_lists_every_video_of_a_used_part_with_its_label(dfdc):
+    entries = {e.video_id: e for e in list_dfdc(dfdc.root)}
+    for video in dfdc.videos:
+        if "test set" in video.notes:
+            assert video.video_id not in entries
+            continue
+        original_part = _part_of(dfdc.by_id(video.original_id)) if video.original_id in {
+            v.video_id for v in dfdc.videos} else _part_of(video)
+        expected = split_of_part(original_part, 10, SplitFractions())
+        if expected is None:
+            assert video.video_id not in entries
+        else:
+            entry = entries.pop(video.video_id)
+            assert (entry.label, entry.split, entry.original_id, entry.source) == (
+                video.label, expected, video.original_id, "dfdc")
+            assert entry.path == dfdc.root / video.path
+    assert not entries
+
+
+def test_dfdc_fake_takes_the_split_of_its_original_in_another_part(dfdc):
+    entries = {e.video_id: e for e in list_dfdc(dfdc.root)}
+    moved = {note: video for video in dfdc.videos for note in video.notes if note.startswith("original in part")}
+    assert entries[moved["original in part 0"].video_id].split == TRAIN  # stored in the validation part 4
+    assert entries[moved["original in part 3"].video_id].split == TRAIN  # stored in unused part 7
+    assert entries[moved["original in part 9"].video_id].split == TEST  # stored in training part 3 (nested)
+    assert moved["original in part 6"].video_id not in entries  # original in an unused part
+    for video in moved.values():
+        if video.video_id in entries:
+            assert entries[video.video_id].original_path == dfdc.root / dfdc.by_id(video.original_id).path
+
+
+@pytest.mark.parametrize("fractions", [SplitFractions(), SplitFractions(train=0.5, validation=0.2, test=0.3)])
+def test_dfdc_no_original_in_two_splits(dfdc, fractions):
+    entries = list_dfdc(dfdc.root, fractions=fractions)
+    assert {e.split for e in entries} == {TRAIN, VALIDATION, TEST}
+    _assert_no_identity_leak(entries)
+
+
+def test_dfdc_lists_absent_files_and_absent_originals(dfdc):
+    entries = {e.video_id: e for e in list_dfdc(dfdc.root)}
+    faults = {fault: video_id for video_id, fault in dfdc.faults().items()}
+    absent = entries[faults["missing file"]]
+    assert absent.is_fake and not absent.path.exists() and absent.original_path.exists()
+    orphan = entries[faults["missing original"]]
+    assert orphan.path.exists() and not orphan.original_path.exists()
+    assert orphan.original_path.name == f"{orphan.original_id}.mp4"
+
+
+def test_dfdc_finds_the_nested_part(dfdc):
+    nested = [v for v in dfdc.videos if "nested" in v.notes]
+    listed = {e.video_id for e in list_dfdc(dfdc.root)}
+    assert nested and all(v.video_id in listed for v in nested)
+
+
+def test_dfdc_test_set(dfdc):
+    entries = list_dfdc_test_set(dfdc.test_set_dir)
+    expected = sorted((v.video_id, v.label) for v in dfdc.with_note("test set"))
+    assert sorted((e.video_id, e.label) for e in entries) == expected
+    assert {(e.split, e.original_path, e.source) for e in entries} == {(TEST, None, "dfdc/test_set")}
+    assert all(e.path.is_file() for e in entries)
+
+
+def _copy_part(dfdc, tmp_path, part=0):
+    target = tmp_path / f"dfdc_train_part_{part}"
+    shutil.copytree(dfdc.root / f"dfdc_train_part_{part}", target)
+    return target / "metadata.json"
+
+
+@pytest.mark.parametrize("content,message", [
+    ("{not json", "not valid JSON"),
+    ('["a.mp4"]', "expected an object"),
+    ('{"a.mp4": {"label": "MAYBE"}}', "entry 'a.mp4' has label 'MAYBE'"),
+    ('{"a.mp4": {"label": "FAKE", "original": null}}', "FAKE entry 'a.mp4' has no original"),
+])
+def test_dfdc_malformed_metadata_is_one_line_naming_the_file(dfdc, tmp_path, content, message):
+    metadata = _copy_part(dfdc, tmp_path)
+    metadata.write_text(content)
+    with pytest.raises(SourceLayoutError, match=message) as error:
+        list_dfdc(tmp_path)
+    assert str(error.value).startswith(str(metadata)) and "\n" not in str(error.value)
+
+
+def test_dfdc_missing_root_or_parts_says_what_was_expected(tmp_path):
+    with pytest.raises(SourceLayoutError, match="does not exist; expected folders dfdc_train_part_0"):
+        list_dfdc(tmp_path / "nowhere")
+    (tmp_path / "something_else").mkdir()
+    with pytest.raises(SourceLayoutError, match="no DFDC parts found; expected folders dfdc_train_part_0"):
+        list_dfdc(tmp_path)
+    with pytest.raises(SourceLayoutError, match="no labels.csv"):
+        list_dfdc_test_set(tmp_path)
+
+
+def test_dfdc_same_part_twice_is_an_error(dfdc, tmp_path):
+    _copy_part(dfdc, tmp_path)
+    shutil.copytree(tmp_path / "dfdc_train_part_0", tmp_path / "extra" / "dfdc_train_part_0")
+    with pytest.raises(SourceLayoutError, match="part 0 found twice"):
+        list_dfdc(tmp_path)
+
+
+# ------------------------------------------------------------------ FaceForensics++
+
+
+def test_faceforensics_official_splits(ffpp):
+    entries = list_faceforensics(ffpp.root)
+    assert len(entries) == len(ffpp.videos) == 6 + 6 * len(METHODS)
+    by_id = {e.video_id: e for e in entries}
+    for name, split in (("train", TRAIN), ("val", VALIDATION), ("test", TEST)):
+        for a, b in json.loads((ffpp.root / f"splits/{name}.json").read_text()):
+            ids = [f"original/{a}", f"original/{b}"] + [f"{m}/{t}_{s}" for m in METHODS for t, s in ((a, b), (b, a))]
+            assert {by_id[i].split for i in ids} == {split}
+    for entry in entries:
+        video = ffpp.by_id(entry.video_id)
+        assert (entry.label, entry.original_id) == (video.label, video.original_id)
+        assert entry.original_path == ffpp.root / ffpp.by_id(video.original_id).path
+    _assert_no_identity_leak(entries)
+
+
+def test_faceforensics_without_split_files_is_all_test(ffpp, tmp_path):
+    for folder in ("original_sequences", "manipulated_sequences"):
+        (tmp_path / folder).symlink_to(ffpp.root / folder)
+    entries = list_faceforensics(tmp_path, methods=("FaceSwap", "NeuralTextures"))
+    assert {e.split for e in entries} == {TEST}
+    assert collections.Counter(e.source for e in entries) == {
+        "faceforensics/original": 6, "faceforensics/FaceSwap": 6, "faceforensics/NeuralTextures": 6}
+    assert collections.Counter(e.label for e in entries) == {REAL: 6, FAKE: 12}
+
+
+def test_faceforensics_layout_errors(ffpp, tmp_path):
+    with pytest.raises(SourceLayoutError, match="no original_sequences/youtube/c23/videos; expected"):
+        list_faceforensics(tmp_path)
+    (tmp_path / "original_sequences").symlink_to(ffpp.root / "original_sequences")
+    (tmp_path / "splits").mkdir()
+    (tmp_path / "splits/train.json").write_text('[["000", "001"]]')
+    with pytest.raises(SourceLayoutError, match="missing val.json, test.json"):
+        list_faceforensics(tmp_path)
+    (tmp_path / "splits/val.json").write_text('{"000": 1}')
+    (tmp_path / "splits/test.json").write_text("[]")
+    with pytest.raises(SourceLayoutError, match=r"val.json: expected a list of id pairs"):
+        list_faceforensics(tmp_path)
+    with pytest.raises(ValueError, match="unknown FaceForensics\\+\\+ methods \\['DeepFake'\\]"):
+        list_faceforensics(ffpp.root, methods=("DeepFake",))
+
+
+# ------------------------------------------------------------------ DFD
+
+
+def test_dfd_pairs_fakes_with_their_target_scene(dfd):
+    entries = list_dfd(dfd.root)
+    assert len(entries) == len(dfd.videos) == 14
+    assert {e.split for e in entries} == {TEST} and {e.source for e in entries} == {"dfd"}
+    for entry in entries:
+        video = dfd.by_id(entry.video_id)
+        assert (entry.label, entry.original_id) == (video.label, video.original_id)
+        expected = dfd.root / "original_sequences/actors/c23/videos" / f"{video.original_id[len('actors/'):]}.mp4"
+        assert entry.original_path == expected
+        assert entry.original_path.exists() == (video.fault != "missing original")
+
+
+def test_dfd_original_name_rule():
+    assert original_name("01_02__exit_phone_room__YVGY8LOK") == "01__exit_phone_room"
+    with pytest.raises(SourceLayoutError, match="01__exit_phone_room: DFD fake name"):
+        original_name("01__exit_phone_room")
+
+
+def test_dfd_missing_folders_are_named(tmp_path):
+    with pytest.raises(SourceLayoutError, match="missing original_sequences/actors/c23/videos and manipulated"):
+        list_dfd(tmp_path)
