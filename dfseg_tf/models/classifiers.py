@@ -149,14 +149,23 @@ def _backbone_spec(architecture: str) -> _Backbone:
     return _BACKBONES[architecture]
 
 
-def _load_backbone_weights(backbone: keras.Model, architecture: str, path: pathlib.Path) -> None:
-    spec = _BACKBONES[architecture]
-    if not path.is_file():
+def check_weights_file(architecture: str, path: str | pathlib.Path) -> None:
+    """Raises WeightsFileError, saying what to download, when ``path`` is not a file.
+
+    Scripts call it before any slow work so a wrong path fails at once.
+    """
+    spec = _backbone_spec(architecture)
+    if not pathlib.Path(path).is_file():
         raise WeightsFileError(
             f"{path}: weights file not found; download {spec.weights_file} from "
             f"{spec.weights_url} and pass its path to --weights, or leave --weights out "
             "to train from scratch"
         )
+
+
+def _load_backbone_weights(backbone: keras.Model, architecture: str, path: pathlib.Path) -> None:
+    spec = _BACKBONES[architecture]
+    check_weights_file(architecture, path)
     try:
         backbone.load_weights(path)
     except (ValueError, OSError, KeyError) as error:
