@@ -1,0 +1,32 @@
+"""Aligned face crops and manipulation masks from videos (METHOD.md 1-2).
+
+Importing this package does not import TensorFlow; creating a ``FaceDetector`` does.
+"""
+
+from dfseg_tf.extraction.examples import ExtractionConfig, FrameExample, extract_many, extract_video
+from dfseg_tf.extraction.faces import Box, BoxCache, Face, FaceDetector, original_face_boxes, square_box
+from dfseg_tf.extraction.masks import DEFAULT_THRESHOLD, blurred_distance, manipulation_mask
+from dfseg_tf.extraction.report import SkipReport, VideoSkipped
+from dfseg_tf.extraction.video import VideoInfo, iter_frames, probe, sample_frame_indices
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "Box",
+    "BoxCache",
+    "ExtractionConfig",
+    "Face",
+    "FaceDetector",
+    "FrameExample",
+    "SkipReport",
+    "VideoInfo",
+    "VideoSkipped",
+    "blurred_distance",
+    "extract_many",
+    "extract_video",
+    "iter_frames",
+    "manipulation_mask",
+    "original_face_boxes",
+    "probe",
+    "sample_frame_indices",
+    "square_box",
+]

@@ -1,0 +1,242 @@
+"""From a video entry to training examples: aligned face crops and manipulation masks (METHOD.md 1-2)."""
+
+import dataclasses
+import logging
+import math
+from collections.abc import Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from dfseg_tf.extraction.faces import Box, BoxCache, FaceDetector, fill_missing_boxes, original_face_boxes
+from dfseg_tf.extraction.masks import DEFAULT_THRESHOLD, blurred_distance, manipulation_mask
+from dfseg_tf.extraction.report import SkipReport, VideoSkipped
+from dfseg_tf.extraction.video import VideoInfo, iter_frames, probe, sample_frame_indices
+from dfseg_tf.sources.entry import VideoEntry
+
+logger = logging.getLogger(__name__)
+
+# Every 4th pixel of each row and column is enough to see whether two frames show the
+# same scene, at 1/16 of the cost of the full frame.
+_ALIGNMENT_STRIDE = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractionConfig:
+    """How examples are cut from videos.
+
+    Attributes:
+      frames_per_video: frames sampled evenly per video (DeepfakeBench's 32).
+      margin: added on each side of the face, as a fraction of its longer side.
+      threshold: blurred RGB distance above which a pixel is manipulated.
+      min_component_pixels: smaller mask components are compression noise (the study's 100).
+      size: side of the square crops and masks.
+      allow_shorter_fake: whether a fake may have fewer frames than its original (it is
+        then aligned from frame 0 and sampled over its own length): True or False for
+        every source, or the ``VideoEntry.source`` values that may (FaceForensics++
+        FaceSwap by default).
+      alignment_bound: largest fraction of the pixels OUTSIDE the face box whose blurred
+        distance to the original exceeds ``threshold``; above it the fake is not
+        pixel-aligned with its original. Aligned fakes of the planted corpus have 0 there
+        (after H.264), a fake shifted by 3 frames has 0.3 (the person outside the box
+        moved; a static background does not differ, which is why a median would miss it).
+    """
+
+    frames_per_video: int = 32
+    margin: float = 0.2
+    threshold: float = DEFAULT_THRESHOLD
+    min_component_pixels: int = 100
+    size: int = 256
+    allow_shorter_fake: bool | tuple[str, ...] = ("faceforensics/FaceSwap",)
+    alignment_bound: float = 0.05
+
+    def __post_init__(self):
+        if self.frames_per_video < 1:
+            raise ValueError(f"frames_per_video must be at least 1, got {self.frames_per_video}")
+        if self.margin < 0:
+            raise ValueError(f"margin must be >= 0, got {self.margin}")
+        if self.size < 1:
+            raise ValueError(f"size must be at least 1, got {self.size}")
+
+    def allows_shorter_fake(self, source: str) -> bool:
+        if isinstance(self.allow_shorter_fake, bool):
+            return self.allow_shorter_fake
+        return source in self.allow_shorter_fake
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameExample:
+    """One sampled frame of a video, ready for the dataset.
+
+    Attributes:
+      frame_index: index of the frame in the video (and in its original).
+      image: (size, size, 3) uint8 face crop of the entry's OWN video.
+      mask: (size, size, 1) uint8 in {0, 1}; all zero for real videos.
+      box: the crop box in source-frame pixels, found on the original.
+    """
+
+    frame_index: int
+    image: np.ndarray
+    mask: np.ndarray
+    box: Box
+
+
+def extract_video(
+    entry: VideoEntry,
+    config: ExtractionConfig,
+    *,
+    boxes: dict[int, Box | None] | None = None,
+    box_cache: BoxCache | None = None,
+    detector: FaceDetector | None = None,
+) -> list[FrameExample]:
+    """Face crops and masks of the sampled frames of one video.
+
+    A fake is compared with its original frame by frame (same indices, same box, the
+    box found on the original). A real video, or a fake without an original (DFDC's
+    separate test set, whose masks are unknown), is cropped with boxes found on itself
+    and gets all-zero masks.
+
+    Args:
+      entry: the video.
+      config: sampling, box and mask settings.
+      boxes: boxes of the original by frame index, if already known.
+      box_cache: where boxes of originals are looked up and stored.
+      detector: the shared face detector; needed only when boxes must be detected.
+
+    Raises:
+      VideoSkipped: ``"<kind>: <detail naming the file>"`` for every fault of the input,
+        with kind one of: missing file, missing original, unreadable, size mismatch,
+        length mismatch, not aligned, no face.
+    """
+    reference = _reference_path(entry)
+    info = probe(entry.path)
+    n_frames = info.n_frames
+    if reference != entry.path:
+        n_frames = _aligned_length(entry, info, probe(reference), config)
+    indices = sample_frame_indices(n_frames, config.frames_per_video)
+    if not indices:
+        raise VideoSkipped(f"unreadable: {entry.path}: no frames")
+    cache_key = entry.video_id if reference == entry.path else entry.original_id
+    boxes = _boxes_for(reference, cache_key, indices, config, boxes, box_cache, detector)
+    if reference == entry.path:
+        return [_example(i, frame, boxes[i], config) for i, frame in iter_frames(entry.path, indices)]
+    pairs = zip(iter_frames(entry.path, indices), iter_frames(reference, indices))
+    return [_fake_example(i, fake, real, boxes[i], config, entry) for (i, fake), (_, real) in pairs]
+
+
+def extract_many(
+    entries: Iterable[VideoEntry],
+    config: ExtractionConfig,
+    *,
+    detector: FaceDetector | None = None,
+    box_cache: BoxCache | None = None,
+    report: SkipReport | None = None,
+) -> Iterator[tuple[VideoEntry, list[FrameExample]]]:
+    """``extract_video`` over many entries; a skipped video is recorded in ``report`` and the loop goes on.
+
+    One detector and one box cache serve all entries, so each original is detected once
+    however many fakes it has (an in-memory cache is used when none is given).
+    """
+    detector = detector or FaceDetector()
+    box_cache = box_cache or BoxCache()
+    report = report if report is not None else SkipReport()
+    for entry in entries:
+        try:
+            examples = extract_video(entry, config, box_cache=box_cache, detector=detector)
+        except VideoSkipped as skip:
+            logger.info("skipped %s: %s", entry.video_id, skip)
+            report.add_skipped(entry.video_id, entry.path, str(skip))
+            continue
+        report.add_processed()
+        yield entry, examples
+
+
+def _reference_path(entry: VideoEntry):
+    """The video whose faces give the boxes (its original for a fake), after checking files exist."""
+    if not entry.path.is_file():
+        raise VideoSkipped(f"missing file: {entry.path}")
+    if not entry.is_fake or entry.original_path is None:
+        return entry.path
+    if not entry.original_path.is_file():
+        raise VideoSkipped(f"missing original: {entry.path}: original {entry.original_path} is absent")
+    return entry.original_path
+
+
+def _aligned_length(entry: VideoEntry, fake: VideoInfo, original: VideoInfo, config: ExtractionConfig) -> int:
+    """Frames the fake and its original share, after checking size and length agree."""
+    if (fake.width, fake.height) != (original.width, original.height):
+        raise VideoSkipped(
+            f"size mismatch: {entry.path}: {fake.width}x{fake.height}, "
+            f"original {entry.original_path} is {original.width}x{original.height}"
+        )
+    shorter_allowed = fake.n_frames < original.n_frames and config.allows_shorter_fake(entry.source)
+    if fake.n_frames != original.n_frames and not shorter_allowed:
+        raise VideoSkipped(
+            f"length mismatch: {entry.path}: {fake.n_frames} frames, "
+            f"original {entry.original_path} has {original.n_frames}"
+        )
+    return min(fake.n_frames, original.n_frames)
+
+
+def _boxes_for(reference, cache_key, indices, config, boxes, box_cache, detector) -> dict[int, Box]:
+    """A box for every index: given, cached, or detected now (only for frames not known yet)."""
+    if boxes is None and box_cache is not None:
+        boxes = box_cache.get(cache_key)
+    boxes = dict(boxes or {})
+    missing = [i for i in indices if i not in boxes]
+    if missing:
+        if detector is None:
+            logger.warning("creating a face detector for %s; pass one to reuse it", reference)
+            detector = FaceDetector()
+        boxes.update(original_face_boxes(reference, config, detector, indices=missing))
+        if box_cache is not None:
+            box_cache.put(cache_key, boxes)
+    return fill_missing_boxes(boxes, indices, reference)
+
+
+def _example(index: int, frame: np.ndarray, box: Box, config: ExtractionConfig) -> FrameExample:
+    mask = np.zeros((config.size, config.size, 1), np.uint8)
+    return FrameExample(index, _resized(_crop(frame, box), config.size), mask, box)
+
+
+def _fake_example(index, fake, real, box, config, entry) -> FrameExample:
+    if fake.shape != real.shape:  # the headers agreed, the decoded frames do not
+        raise VideoSkipped(f"size mismatch: {entry.path}: frame {index} is {fake.shape}, original's is {real.shape}")
+    _check_aligned(fake, real, box, config, entry, index)
+    fake_crop, real_crop = _crop(fake, box), _crop(real, box)
+    mask = manipulation_mask(
+        real_crop,
+        fake_crop,
+        threshold=config.threshold,
+        min_component_pixels=config.min_component_pixels,
+        size=config.size,
+    )
+    return FrameExample(index, _resized(fake_crop, config.size), mask[..., None], box)
+
+
+def _check_aligned(fake, real, box: Box, config: ExtractionConfig, entry: VideoEntry, index: int) -> None:
+    """Outside the face box a fake is a re-encoded copy of its original; many differing pixels
+    there mean the two videos are not pixel-aligned (delayed, shifted or another recording)."""
+    s = _ALIGNMENT_STRIDE
+    differs = blurred_distance(real[::s, ::s], fake[::s, ::s]) > config.threshold
+    outside = np.ones(differs.shape, bool)
+    x0, y0, x1, y1 = box
+    outside[y0 // s : math.ceil(y1 / s), x0 // s : math.ceil(x1 / s)] = False
+    if not outside.any():
+        return
+    fraction = float(differs[outside].mean())
+    if fraction > config.alignment_bound:
+        raise VideoSkipped(
+            f"not aligned: {entry.path}: frame {index} differs from original {entry.original_path} "
+            f"outside the face box ({fraction:.0%} of pixels > {config.alignment_bound:.0%})"
+        )
+
+
+def _crop(frame: np.ndarray, box: Box) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return frame[y0:y1, x0:x1]
+
+
+def _resized(crop: np.ndarray, size: int) -> np.ndarray:
+    interpolation = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
+    return cv2.resize(crop, (size, size), interpolation=interpolation)

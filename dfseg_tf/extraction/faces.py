@@ -1,0 +1,194 @@
+"""Faces: MTCNN detection on originals, square crop boxes, and a disk cache of the boxes.
+
+Faces are detected on the ORIGINAL video only, once per original, and the same boxes are
+cut from every fake of it (METHOD.md 2), as the DFDC winner did: a fake's face may be
+distorted enough to move or lose the detection, the original's cannot be.
+"""
+
+import dataclasses
+import json
+import logging
+import os
+import pathlib
+import tempfile
+import urllib.parse
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from dfseg_tf.extraction.report import VideoSkipped
+from dfseg_tf.extraction.video import iter_frames, probe, sample_frame_indices
+
+if TYPE_CHECKING:
+    from dfseg_tf.extraction.examples import ExtractionConfig
+
+logger = logging.getLogger(__name__)
+
+Box = tuple[int, int, int, int]
+"""x0, y0, x1, y1 in source-frame pixels (x1, y1 exclusive): ``frame[y0:y1, x0:x1]``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Face:
+    """One detected face: ``box`` is x, y, width, height in frame pixels."""
+
+    box: tuple[int, int, int, int]
+    confidence: float
+
+    @property
+    def area(self) -> int:
+        return self.box[2] * self.box[3]
+
+
+class FaceDetector:
+    """MTCNN (weights shipped in the ``mtcnn`` wheel), created once and reused for every frame.
+
+    Frames whose longer side exceeds ``max_side`` are shrunk before detection and the boxes
+    scaled back: faces in 1080p videos are hundreds of pixels wide, so halving the frame
+    loses nothing and makes MTCNN's image pyramid about three times cheaper.
+
+    Attributes:
+      frames_detected: how many frames went through the network (to check reuse).
+    """
+
+    def __init__(self, *, min_confidence: float = 0.9, max_side: int = 960, min_face_size: int = 20):
+        from mtcnn import MTCNN  # imports TensorFlow: only paid by code that detects
+
+        self._mtcnn = MTCNN(stages="face_and_landmarks_detection")
+        self.min_confidence = min_confidence
+        self.max_side = max_side
+        self.min_face_size = min_face_size
+        self.frames_detected = 0
+
+    def detect(self, frame: np.ndarray) -> list[Face]:
+        """All faces of an RGB uint8 frame with confidence >= ``min_confidence``, largest first."""
+        scale = min(1.0, self.max_side / max(frame.shape[:2]))
+        if scale < 1.0:
+            new_size = (round(frame.shape[1] * scale), round(frame.shape[0] * scale))
+            frame = cv2.resize(frame, new_size, interpolation=cv2.INTER_AREA)
+        self.frames_detected += 1
+        detections = self._mtcnn.detect_faces(
+            np.ascontiguousarray(frame), min_face_size=max(1, round(self.min_face_size * scale))
+        )
+        faces = [
+            Face(box=tuple(round(v / scale) for v in d["box"]), confidence=float(d["confidence"]))
+            for d in detections
+            if d["confidence"] >= self.min_confidence
+        ]
+        return sorted(faces, key=lambda face: face.area, reverse=True)
+
+    def largest(self, frame: np.ndarray) -> Face | None:
+        """The largest face (the subject of a training crop), or None."""
+        faces = self.detect(frame)
+        return faces[0] if faces else None
+
+
+def square_box(face_xywh, frame_w: int, frame_h: int, margin: float) -> Box:
+    """A square box centred on the face, ``margin`` x the face's longer side added on each side.
+
+    Clipping keeps the box SQUARE: a box that overflows the frame is shifted back inside
+    (so the face is no longer centred, but the crop is not distorted when resized to a
+    square); only a box larger than the frame's shorter side is shrunk to that side.
+    """
+    x, y, w, h = face_xywh
+    side = min(round(max(w, h) * (1 + 2 * margin)), frame_w, frame_h)
+    side = max(side, 1)
+    x0 = _clip(round(x + w / 2 - side / 2), 0, frame_w - side)
+    y0 = _clip(round(y + h / 2 - side / 2), 0, frame_h - side)
+    return (x0, y0, x0 + side, y0 + side)
+
+
+def _clip(value: int, low: int, high: int) -> int:
+    return int(min(max(value, low), high))
+
+
+def original_face_boxes(
+    original_path, config: "ExtractionConfig", detector: FaceDetector, *, indices=None
+) -> dict[int, Box | None]:
+    """Stage 1 of extraction: the square box of the largest face in each sampled frame of an original.
+
+    Args:
+      original_path: the original (or real) video.
+      config: gives ``frames_per_video`` and ``margin``.
+      detector: the shared detector.
+      indices: frames to detect on; default: ``config.frames_per_video`` evenly spaced.
+
+    Returns:
+      frame index -> box, or None where no face was found.
+    """
+    info = probe(original_path)
+    if indices is None:
+        indices = sample_frame_indices(info.n_frames, config.frames_per_video)
+    boxes = {}
+    for index, frame in iter_frames(original_path, indices):
+        face = detector.largest(frame)
+        boxes[index] = None if face is None else square_box(face.box, info.width, info.height, config.margin)
+    logger.debug("%s: faces in %d of %d frames", original_path, sum(b is not None for b in boxes.values()), len(boxes))
+    return boxes
+
+
+def fill_missing_boxes(boxes: dict[int, Box | None], indices, path) -> dict[int, Box]:
+    """A box for every index: frames without a face take the box of the nearest frame with one.
+
+    Raises:
+      VideoSkipped: ``no face: <path>: ...`` when no frame has a face.
+    """
+    found = sorted(index for index, box in boxes.items() if box is not None)
+    if not found:
+        raise VideoSkipped(f"no face: {path}: no face in any of {len(boxes)} sampled frames")
+    found_array = np.asarray(found)
+    filled = {}
+    for index in indices:
+        nearest = found[int(np.argmin(np.abs(found_array - index)))]
+        filled[index] = boxes[index] if boxes.get(index) is not None else boxes[nearest]
+    return filled
+
+
+class BoxCache:
+    """Boxes per original, kept in memory and, when ``directory`` is given, as one JSON file each.
+
+    Files are written atomically (temporary file, then rename), so an interrupted build
+    leaves either a complete file or none, and a rerun does not detect that original
+    again. The cached boxes depend on the margin and frames per video: use one directory
+    per ``ExtractionConfig``.
+    """
+
+    def __init__(self, directory=None):
+        self.directory = None if directory is None else pathlib.Path(directory)
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        self._memory: dict[str, dict[int, Box | None]] = {}
+
+    def get(self, original_id: str) -> dict[int, Box | None] | None:
+        if original_id not in self._memory and self.directory is not None:
+            loaded = self._read(self._file(original_id))
+            if loaded is not None:
+                self._memory[original_id] = loaded
+        return self._memory.get(original_id)
+
+    def put(self, original_id: str, boxes: dict[int, Box | None]) -> None:
+        self._memory[original_id] = dict(boxes)
+        if self.directory is not None:
+            payload = {"original_id": original_id, "boxes": {str(i): box for i, box in sorted(boxes.items())}}
+            self._write_atomically(self._file(original_id), json.dumps(payload))
+
+    def _file(self, original_id: str) -> pathlib.Path:
+        return self.directory / (urllib.parse.quote(original_id, safe="") + ".json")
+
+    @staticmethod
+    def _read(path: pathlib.Path) -> dict[int, Box | None] | None:
+        try:
+            payload = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            logger.warning("%s: ignoring unreadable box cache file (%s)", path, error)
+            return None
+        return {int(i): None if box is None else tuple(box) for i, box in payload["boxes"].items()}
+
+    @staticmethod
+    def _write_atomically(path: pathlib.Path, text: str) -> None:
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+            tmp.write(text)
+        os.replace(tmp.name, path)

@@ -1,0 +1,175 @@
+"""From listed videos to examples, on the miniature corpus: masks, reuse of boxes, every fault skipped."""
+
+import collections
+
+import cv2
+import numpy as np
+import pytest
+
+from dfseg_tf.corpus import (
+    CorpusSpec,
+    load_planted_masks,
+    write_dfd_corpus,
+    write_dfdc_corpus,
+    write_faceforensics_corpus,
+)
+from dfseg_tf.extraction import (
+    BoxCache,
+    ExtractionConfig,
+    FaceDetector,
+    SkipReport,
+    VideoSkipped,
+    extract_many,
+    extract_video,
+)
+from dfseg_tf.sources import list_dfd, list_dfdc, list_dfdc_test_set, list_faceforensics
+
+FRAMES = 4
+CONFIG = ExtractionConfig(frames_per_video=FRAMES)
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return FaceDetector()
+
+
+@pytest.fixture(scope="module")
+def dfdc(tmp_path_factory):
+    return write_dfdc_corpus(tmp_path_factory.mktemp("dfdc"), CorpusSpec())
+
+
+@pytest.fixture(scope="module")
+def dfd(tmp_path_factory):
+    return write_dfd_corpus(tmp_path_factory.mktemp("dfd"), CorpusSpec())
+
+
+@pytest.fixture(scope="module")
+def faceforensics(tmp_path_factory):
+    return write_faceforensics_corpus(tmp_path_factory.mktemp("ff"), CorpusSpec(), pairs=1)
+
+
+@pytest.fixture(scope="module")
+def extracted(dfdc, dfd, detector):
+    """Every DFDC and DFD training video through ``extract_many``, as a 10,000-video loop would."""
+    entries = list_dfdc(dfdc.root) + list_dfd(dfd.root)
+    report = SkipReport()
+    examples = {entry.video_id: examples for entry, examples in extract_many(entries, CONFIG, detector=detector, report=report)}
+    return entries, examples, report
+
+
+def test_every_planted_fault_is_skipped_with_its_reason_and_the_rest_goes_on(extracted, dfdc, dfd):
+    entries, examples, report = extracted
+    planted = {**dfdc.faults(), **dfd.faults()}
+    skipped = {s["video_id"]: s["reason"] for s in report.skipped}
+    assert {video_id: reason.split(":")[0] for video_id, reason in skipped.items()} == planted
+    assert set(report.reason_counts()) == {
+        "unreadable", "missing file", "missing original", "size mismatch", "length mismatch", "not aligned", "no face",
+    }
+    assert all(str(entry.path) in skipped[entry.video_id] for entry in entries if entry.video_id in skipped)
+    assert report.processed == len(examples) == len(entries) - len(planted)
+
+
+def test_examples_have_the_contract_shapes(extracted):
+    _, examples, _ = extracted
+    for video_examples in examples.values():
+        assert [e.frame_index for e in video_examples] == [0, 5, 10, 15]  # 4 of 16 frames
+        for example in video_examples:
+            assert example.image.shape == (256, 256, 3) and example.image.dtype == np.uint8
+            assert example.mask.shape == (256, 256, 1) and example.mask.dtype == np.uint8
+            assert set(np.unique(example.mask)) <= {0, 1}
+            x0, y0, x1, y1 = example.box
+            assert x1 - x0 == y1 - y0 > 0
+
+
+def test_fake_masks_match_the_planted_manipulation(extracted, dfdc):
+    entries, examples, _ = extracted
+    ious = collections.defaultdict(list)
+    for entry in entries:
+        if entry.is_fake and entry.video_id in examples and entry.source == "dfdc":
+            planted = load_planted_masks(dfdc.root, entry.video_id)
+            kind = dfdc.by_id(entry.video_id).kind
+            ious[kind] += [_iou(_planted_crop(planted, e), e.mask[..., 0]) for e in examples[entry.video_id]]
+    assert np.mean(ious["partial"]) >= 0.7
+    assert np.mean(ious["whole"]) >= 0.7
+    assert np.mean(ious["none"]) == 1.0  # a fake whose face was never changed: empty mask, not noise
+
+
+def test_real_videos_have_empty_masks_and_fakes_show_their_own_pixels(extracted, dfdc):
+    entries, examples, _ = extracted
+    by_id = {entry.video_id: entry for entry in entries}
+    fake = next(e for e in dfdc.fakes("partial") if e.video_id in examples)
+    fake_examples, real_examples = examples[fake.video_id], examples[fake.original_id]
+    assert not any(e.mask.any() for e in real_examples)
+    for fake_example, real_example in zip(fake_examples, real_examples):
+        assert fake_example.box == real_example.box  # the original's box, cut from both
+        changed = fake_example.mask[..., 0] == 1
+        difference = np.abs(fake_example.image.astype(int) - real_example.image).sum(axis=-1)
+        assert difference[changed].mean() > 5 * difference[~changed].mean()
+    assert by_id[fake.video_id].original_path.name == f"{fake.original_id}.mp4"
+
+
+def test_portrait_videos_and_differing_frame_rates_just_work(extracted, dfdc):
+    entries, examples, _ = extracted
+    listed = {entry.video_id for entry in entries}
+    portrait = [v.video_id for v in dfdc.with_note("portrait") if not v.fault and v.video_id in listed]
+    assert portrait and all(video_id in examples for video_id in portrait)
+    assert len({v.fps for v in dfdc.videos if v.video_id in examples}) >= 3
+
+
+def test_detection_runs_once_per_original_and_not_again_after_an_interruption(dfdc, detector, tmp_path):
+    fakes_by_original = collections.defaultdict(list)
+    for video in dfdc.fakes():
+        if not video.fault:
+            fakes_by_original[video.original_id].append(video.video_id)
+    original_id, fake_ids = max(fakes_by_original.items(), key=lambda item: len(item[1]))
+    assert len(fake_ids) == 3
+    entries = [e for e in list_dfdc(dfdc.root) if e.video_id in fake_ids + [original_id]]
+
+    before = detector.frames_detected
+    for _ in zip(range(1), extract_many(entries, CONFIG, detector=detector, box_cache=BoxCache(tmp_path))):
+        pass  # interrupted after the first video
+    assert detector.frames_detected - before == FRAMES
+
+    before = detector.frames_detected
+    assert len(list(extract_many(entries, CONFIG, detector=detector, box_cache=BoxCache(tmp_path)))) == 4
+    assert detector.frames_detected == before  # a new process finds the boxes on disk
+
+
+def test_faceswap_fake_shorter_than_its_original_is_aligned_from_frame_0(faceforensics, detector):
+    entries = {e.video_id: e for e in list_faceforensics(faceforensics.root)}
+    faceswap = next(e for e in entries.values() if e.source == "faceforensics/FaceSwap")
+    n_frames = faceforensics.by_id(faceswap.video_id).n_frames
+    examples = extract_video(faceswap, CONFIG, detector=detector)
+    assert [e.frame_index for e in examples] == [0, 4, 8, 12] and n_frames == 13
+    planted = load_planted_masks(faceforensics.root, faceswap.video_id)
+    assert np.mean([_iou(_planted_crop(planted, e), e.mask[..., 0]) for e in examples]) >= 0.7
+
+    strict = ExtractionConfig(frames_per_video=FRAMES, allow_shorter_fake=False)
+    with pytest.raises(VideoSkipped, match=r"^length mismatch: .*000_001.mp4|^length mismatch: .*001_000.mp4"):
+        extract_video(faceswap, strict, detector=detector)
+
+
+def test_fake_without_an_original_is_cropped_on_its_own_face(dfdc, detector):
+    fake = next(e for e in list_dfdc_test_set(dfdc.test_set_dir) if e.is_fake)
+    examples = extract_video(fake, CONFIG, detector=detector)
+    assert len(examples) == FRAMES and not any(e.mask.any() for e in examples)
+
+
+def test_config_rejects_nonsense_and_says_which_sources_may_be_shorter():
+    with pytest.raises(ValueError, match="frames_per_video must be at least 1, got 0"):
+        ExtractionConfig(frames_per_video=0)
+    assert ExtractionConfig().allows_shorter_fake("faceforensics/FaceSwap")
+    assert not ExtractionConfig().allows_shorter_fake("dfdc")
+    assert ExtractionConfig(allow_shorter_fake=True).allows_shorter_fake("dfdc")
+
+
+def _planted_crop(planted: np.ndarray, example) -> np.ndarray:
+    x0, y0, x1, y1 = example.box
+    crop = planted[example.frame_index, y0:y1, x0:x1].astype(np.uint8)
+    return cv2.resize(crop, example.mask.shape[:2][::-1], interpolation=cv2.INTER_NEAREST)
+
+
+def _iou(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Intersection over union; two empty masks agree perfectly."""
+    union = np.logical_or(truth, predicted).sum()
+    return 1.0 if union == 0 else float(np.logical_and(truth, predicted).sum() / union)

@@ -1,0 +1,87 @@
+"""Face boxes: squaring and clipping, MTCNN on a real photograph, filling gaps, the disk cache."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from dfseg_tf.extraction.faces import BoxCache, FaceDetector, fill_missing_boxes, square_box
+from dfseg_tf.extraction.report import VideoSkipped
+
+ASTRONAUT_FACE = (182, 64, 83, 107)  # x, y, w, h of the face in skimage's 512x512 astronaut
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return FaceDetector()
+
+
+def test_square_box_is_centred_on_the_face_with_margin():
+    # face 40 wide, 60 high, centre (120, 130); side = 60 * (1 + 2 * 0.25) = 90
+    assert square_box((100, 100, 40, 60), 640, 480, 0.25) == (75, 85, 165, 175)
+
+
+def test_square_box_is_shifted_inside_the_frame_and_stays_square():
+    x0, y0, x1, y1 = square_box((5, 400, 60, 60), 640, 480, 0.5)  # side 120, overflows left and bottom
+    assert (x0, y0, x1, y1) == (0, 360, 120, 480)
+
+
+def test_square_box_larger_than_the_frame_shrinks_to_its_shorter_side():
+    # portrait 240x320; face centre y = 250, so the 240-pixel box is pushed up to end at the bottom
+    assert square_box((50, 100, 200, 300), 240, 320, 0.5) == (0, 80, 240, 320)
+
+
+def test_detector_finds_the_astronaut_face_largest_first(detector):
+    image = skimage.data.astronaut()
+    faces = detector.detect(image)
+    assert faces and faces[0].confidence > 0.95
+    assert all(a.area >= b.area for a, b in zip(faces, faces[1:]))
+    assert np.allclose(faces[0].box, ASTRONAUT_FACE, atol=4)
+    assert detector.largest(np.zeros((240, 320, 3), np.uint8)) is None
+
+
+def test_large_frames_are_shrunk_for_detection_and_boxes_scaled_back(detector):
+    image = cv2.resize(skimage.data.astronaut(), (1536, 1536))  # 3x, above max_side
+    face = detector.largest(image)
+    assert _iou(face.box, np.asarray(ASTRONAUT_FACE) * 3) > 0.85
+
+
+def _iou(a, b):
+    """Intersection over union of two x, y, w, h boxes."""
+    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    inter = max(width, 0) * max(height, 0)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def test_detector_counts_the_frames_it_sees(detector):
+    before = detector.frames_detected
+    detector.detect(np.zeros((64, 64, 3), np.uint8))
+    assert detector.frames_detected == before + 1
+
+
+def test_frames_without_a_face_take_the_nearest_box():
+    a, b = (0, 0, 10, 10), (5, 5, 15, 15)
+    filled = fill_missing_boxes({0: a, 10: None, 20: None, 30: b}, [0, 10, 20, 30], "v.mp4")
+    assert filled == {0: a, 10: a, 20: b, 30: b}
+
+
+def test_no_face_in_any_frame_skips_the_video():
+    with pytest.raises(VideoSkipped, match=r"^no face: v.mp4: no face in any of 2 sampled frames"):
+        fill_missing_boxes({0: None, 5: None}, [0, 5], "v.mp4")
+
+
+def test_box_cache_survives_a_new_process_and_writes_atomically(tmp_path):
+    boxes = {0: (1, 2, 3, 4), 7: None}
+    BoxCache(tmp_path).put("original/000", boxes)
+    assert BoxCache(tmp_path).get("original/000") == boxes  # a fresh cache reads the file
+    assert BoxCache(tmp_path).get("original/001") is None
+    assert [p.name for p in tmp_path.iterdir()] == ["original%2F000.json"]  # no temporary file left
+    assert json.loads((tmp_path / "original%2F000.json").read_text())["original_id"] == "original/000"
+
+
+def test_box_cache_ignores_a_damaged_file(tmp_path):
+    (tmp_path / "abc.json").write_text('{"boxes": {"0": [1, 2')
+    assert BoxCache(tmp_path).get("abc") is None
