@@ -21,8 +21,7 @@ import skimage.data
 from matplotlib import image as mpl_image
 
 REGIONS = ("whole", "mouth", "eyes", "nose", "lower")
-PARTIAL_REGIONS = REGIONS[1:]
-SCENES_PER_CACHE = 16
+IDENTITIES_CACHED = 16
 
 # Face box (x, y, width, height) and landmarks of each photograph, measured once with
 # mtcnn 1.0's MTCNN().detect_faces; "left" is the left of the image, as in MTCNN.
@@ -204,7 +203,7 @@ def face_box_in_frame(person: Person, t: int, *, width: int, height: int,
     return max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
 
 
-@functools.lru_cache(maxsize=SCENES_PER_CACHE)
+@functools.lru_cache(maxsize=IDENTITIES_CACHED)
 def prepared_face(identity: Identity) -> Face:
     """The identity's photograph, flipped and tinted, with its landmarks moved along."""
     image = _photo_pixels(identity.photo).astype(np.float32)
