@@ -1,0 +1,133 @@
+"""One input through the whole chain: frames, faces, one model call, rules, report, overlay."""
+
+import contextlib
+import dataclasses
+import logging
+import pathlib
+import time
+
+import numpy as np
+
+from dfseg_tf.evaluation.rules import classifier_is_fake, frame_is_fake, frame_score
+from dfseg_tf.extraction.faces import FaceDetector, square_box
+from dfseg_tf.extraction.report import VideoSkipped
+from dfseg_tf.predict import overlay
+from dfseg_tf.predict.config import PredictConfig
+from dfseg_tf.predict.frames import downscale, sampled_frames
+from dfseg_tf.predict.inputs import InputItem
+from dfseg_tf.predict.model import FaceModel
+from dfseg_tf.predict.report import FAILED, OK, FaceResult, FrameResult, InputReport
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class _SampledFrame:
+    index: int
+    boxes: list
+    picture: np.ndarray | None  # display copy, kept only when an overlay is drawn
+    factor: float = 1.0
+
+
+class Predictor:
+    """A loaded model and face detector, reused for every input of a run."""
+
+    def __init__(self, face_model: FaceModel, config: PredictConfig, detector: FaceDetector | None = None):
+        self.face_model = face_model
+        self.config = config
+        self.detector = detector or FaceDetector(max_side=config.detect_side)
+        self.threshold = face_model.card.threshold if config.threshold is None else config.threshold
+
+    def predict(self, item: InputItem, output_stem: pathlib.Path) -> InputReport:
+        """Predicts on one input and writes its overlay; bad input gives a ``failed`` report.
+
+        Args:
+          item: the input.
+          output_stem: output path without suffix; the overlay gets
+            ``.overlay.mp4`` / ``.overlay.png`` appended.
+        """
+        start = time.perf_counter()
+        report = InputReport(str(item.path), item.kind, OK, model=str(self.face_model.card.architecture),
+                             threshold=self.threshold)
+        try:
+            if item.problem:
+                raise VideoSkipped(item.problem)
+            self._fill(report, item, output_stem, _Stopwatch(report.stage_seconds))
+        except VideoSkipped as skipped:
+            report.status, report.reason, report.frames = FAILED, str(skipped), []
+            logger.info("%s", skipped)
+        report.seconds = time.perf_counter() - start
+        return report
+
+    def _fill(self, report: InputReport, item: InputItem, output_stem: pathlib.Path, stopwatch) -> None:
+        sampled, crops = self._sample_faces(item, stopwatch)
+        if not crops:
+            raise VideoSkipped(f"no face: {item.path}: no face in any of {len(sampled)} sampled frames")
+        with stopwatch("model"):
+            outputs = self.face_model.predict(np.stack(crops))  # one model call per input
+        per_frame_outputs = np.split(outputs, np.cumsum([len(frame.boxes) for frame in sampled])[:-1])
+        report.frames = [
+            FrameResult(frame.index, tuple(self._face_result(box, out) for box, out in zip(frame.boxes, outs)))
+            for frame, outs in zip(sampled, per_frame_outputs)
+        ]
+        if self.config.overlay == "none":
+            return
+        with stopwatch("overlay"):
+            pictures = [
+                overlay.annotate(frame.picture, frame.factor, result, self._maps(outs), self.threshold)
+                for frame, result, outs in zip(sampled, report.frames, per_frame_outputs)
+            ]
+            title = f"{item.path.name}: {report.verdict.upper()} ({report.fake_fraction:.0%} of frames fake)"
+            path = overlay.write_overlay(output_stem, pictures, as_video=self.config.overlay == "video", title=title)
+            report.overlay = str(path)
+
+    def _sample_faces(self, item: InputItem, stopwatch) -> tuple[list[_SampledFrame], list[np.ndarray]]:
+        """Every sampled frame's face boxes, and the crops of all faces in frame order."""
+        sampled, crops = [], []
+        frames = sampled_frames(item.path, item.kind, self.config.frames)
+        while True:
+            with stopwatch("decode"):
+                index, frame = next(frames, (None, None))
+            if frame is None:
+                return sampled, crops
+            with stopwatch("detect"):
+                boxes = self._face_boxes(frame)
+            crops.extend(self.face_model.prepare(frame[y0:y1, x0:x1]) for x0, y0, x1, y1 in boxes)
+            picture, factor = overlay.display_copy(frame) if self.config.overlay != "none" else (None, 1.0)
+            sampled.append(_SampledFrame(index, boxes, picture, factor))
+
+    def _face_boxes(self, frame: np.ndarray) -> list:
+        """Square boxes (source pixels) around every face, found on a shrunk copy of the frame.
+
+        MTCNN's cost grows with the frame's area; a face too small to find at
+        ``detect_side`` is too small to judge from a crop anyway.
+        """
+        height, width = frame.shape[:2]
+        small, factor = downscale(frame, self.config.detect_side)
+        return [
+            square_box(tuple(v / factor for v in face.box), width, height, self.config.margin)
+            for face in self.detector.detect(small)
+        ]
+
+    def _face_result(self, box, output) -> FaceResult:
+        if self.face_model.is_segmentation:
+            return FaceResult(box, frame_score(output), frame_is_fake(output, self.threshold))
+        return FaceResult(box, float(output), classifier_is_fake(output, self.threshold))
+
+    def _maps(self, outputs) -> list:
+        return list(outputs) if self.face_model.is_segmentation else [None] * len(outputs)
+
+
+class _Stopwatch:
+    """Adds the seconds spent in each ``with stopwatch(stage):`` block to ``totals[stage]``."""
+
+    def __init__(self, totals: dict[str, float]):
+        self.totals = totals
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - start
