@@ -1,7 +1,6 @@
 """The miniature corpus: real H.264 files, faithful layouts, planted truth and faults."""
 
 import json
-import pathlib
 import re
 
 import av
