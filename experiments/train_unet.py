@@ -141,6 +141,7 @@ def run(config: TrainConfig, datasets=None, *, extra_callbacks=()) -> dict:
     """
     keras.utils.set_random_seed(config.seed)
     policy = apply_precision(config.precision)
+    datasets = datasets or load_datasets(config)
     run_folder = RunFolder(config.run_dir)
     _check_not_finished(run_folder)
     run_folder.create()
@@ -152,7 +153,6 @@ def run(config: TrainConfig, datasets=None, *, extra_callbacks=()) -> dict:
     )
     run_folder.write_config(resolved)
 
-    datasets = datasets or load_datasets(config)
     input_shape = tuple(datasets["train"].element_spec["image"].shape)
     train, validation = _batches(config, datasets)
     summary_images, summary_masks = validation_examples(datasets["validation"], config.summary_images)
@@ -163,6 +163,7 @@ def run(config: TrainConfig, datasets=None, *, extra_callbacks=()) -> dict:
         train,
         validation_data=validation,
         epochs=config.epochs,
+        shuffle=False,  # segmentation_batches already shuffles the training examples
         callbacks=[
             *segmentation_callbacks(
                 run_folder, summary_images=summary_images, summary_masks=summary_masks, monitor=MONITOR

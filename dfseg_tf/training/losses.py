@@ -40,8 +40,8 @@ class BceMinusLogDice(keras.losses.Loss):
     of the batch.
     """
 
-    def __init__(self, smoothing=SMOOTHING, name="bce_minus_log_dice", **kwargs):
-        super().__init__(name=name, dtype="float32", **kwargs)
+    def __init__(self, smoothing=SMOOTHING, name="bce_minus_log_dice", dtype="float32", **kwargs):
+        super().__init__(name=name, dtype=dtype, **kwargs)
         self.smoothing = smoothing
 
     def call(self, y_true, y_pred):

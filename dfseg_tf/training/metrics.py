@@ -40,8 +40,8 @@ def mean_image_dice_score(y_true, y_pred, *, threshold=DEFAULT_THRESHOLD):
 class DiceAtThreshold(keras.metrics.Metric):
     """Batch-global Dice of ``y_pred >= threshold``, accumulated over batches."""
 
-    def __init__(self, threshold=DEFAULT_THRESHOLD, name="dice", **kwargs):
-        super().__init__(name=name, dtype="float32", **kwargs)
+    def __init__(self, threshold=DEFAULT_THRESHOLD, name="dice", dtype="float32", **kwargs):
+        super().__init__(name=name, dtype=dtype, **kwargs)
         self.threshold = threshold
         self.intersection = self.add_variable(shape=(), initializer="zeros", name="intersection")
         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
@@ -65,8 +65,8 @@ class DiceAtThreshold(keras.metrics.Metric):
 class MeanImageDice(keras.metrics.Metric):
     """Per-image Dice of ``y_pred >= threshold`` averaged over all images seen."""
 
-    def __init__(self, threshold=DEFAULT_THRESHOLD, name="image_dice", **kwargs):
-        super().__init__(name=name, dtype="float32", **kwargs)
+    def __init__(self, threshold=DEFAULT_THRESHOLD, name="image_dice", dtype="float32", **kwargs):
+        super().__init__(name=name, dtype=dtype, **kwargs)
         self.threshold = threshold
         self.score_sum = self.add_variable(shape=(), initializer="zeros", name="score_sum")
         self.images = self.add_variable(shape=(), initializer="zeros", name="images")

@@ -1,0 +1,119 @@
+"""experiments.train_unet: a real short fit, resuming after a hard kill, flags."""
+
+import csv
+import dataclasses
+import json
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from dfseg_tf.data import planted_square_dataset
+from dfseg_tf.models.card import ModelCard
+from experiments import train_unet
+from experiments.train_unet import TrainConfig, run
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SIZE = 64
+
+
+def tiny_datasets():
+    return {
+        "train": planted_square_dataset(32, size=SIZE, seed=1),
+        "validation": planted_square_dataset(8, size=SIZE, seed=2),
+    }
+
+
+def tiny_config(tmp_path, **overrides):
+    values = dict(output_dir=str(tmp_path / "run"), epochs=3, batch_size=8, learning_rate=1e-3, verbose=0)
+    return TrainConfig(**{**values, **overrides})
+
+
+def history_epochs(run_dir):
+    with (pathlib.Path(run_dir) / "history.csv").open(newline="") as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+def test_short_fit_lowers_the_loss_and_keeps_the_best_model_in_the_run_folder(tmp_path):
+    results = run(tiny_config(tmp_path), tiny_datasets())
+
+    losses = results["history"]["loss"]
+    assert results["epochs"] == [0, 1, 2]
+    assert losses[-1] < losses[0] - 0.3, losses
+    assert results["best_val_dice"] == max(results["history"]["val_dice"])
+
+    model = keras.models.load_model(results["best_model"])
+    assert model.name == "unet"
+    assert model.predict(np.zeros((1, SIZE, SIZE, 3), np.float32), verbose=0).shape == (1, SIZE, SIZE, 1)
+    card = ModelCard.load(results["best_model"])
+    assert (card.kind, card.architecture, card.input_size, card.threshold, card.trained_on) == (
+        "segmentation", "unet", SIZE, 0.5, "dfdc_masks/synthetic"
+    )
+    written = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert written["precision"] == "float32" and written["jit_compile"] == "false"
+    assert written["learning_rate"] == 1e-3
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["epochs"] == [0, 1, 2]
+    with pytest.raises(FileExistsError, match="already holds a finished run"):
+        run(tiny_config(tmp_path), tiny_datasets())
+
+
+KILLED_RUN = """
+import json, os, signal, sys
+import keras
+from dfseg_tf.data import planted_square_dataset
+from experiments.train_unet import TrainConfig, run
+
+class KillAfterSecondEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+datasets = {"train": planted_square_dataset(32, size=64, seed=1),
+            "validation": planted_square_dataset(8, size=64, seed=2)}
+run(TrainConfig(**json.loads(sys.argv[1])), datasets, extra_callbacks=[KillAfterSecondEpoch()])
+"""
+
+
+def test_a_killed_run_resumes_from_its_backup(tmp_path):
+    config = tiny_config(tmp_path, epochs=4, max_train_batches=2)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_RUN, json.dumps(dataclasses.asdict(config))],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert history_epochs(config.output_dir) == [0, 1]
+    assert (tmp_path / "run" / "backup").is_dir()
+
+    results = run(config, tiny_datasets())
+
+    assert results["epochs"] == [2, 3]  # continued, not restarted from epoch 0
+    assert history_epochs(config.output_dir) == [0, 1, 2, 3]
+    assert not (tmp_path / "run" / "backup").exists()  # removed once the run finished
+    assert ModelCard.load(results["best_model"]).architecture == "unet"
+
+
+def test_flags_override_defaults_and_help_states_them(capsys):
+    config = train_unet.parse_flags(
+        ["--model", "unet_v1", "--max-train-batches", "2", "--vertical-flip", "--precision", "mixed_bfloat16"]
+    )
+    assert config == dataclasses.replace(
+        TrainConfig(), model="unet_v1", max_train_batches=2, vertical_flip=True, precision="mixed_bfloat16"
+    )
+    with pytest.raises(SystemExit):
+        train_unet.parse_flags(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for field in dataclasses.fields(TrainConfig):
+        assert f"--{field.name.replace('_', '-')}" in help_text
+    assert help_text.count("(default:") == len(dataclasses.fields(TrainConfig))
+
+
+def test_main_says_how_to_build_a_missing_dataset(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        train_unet.main(["--data-dir", str(tmp_path / "tfds"), "--output-dir", str(tmp_path / "run")])
+    message = str(exit_info.value.code)
+    assert message.startswith("error: dfdc_masks/synthetic is not built")
+    assert "tfds build dfdc_masks --config synthetic" in message
+    assert not (tmp_path / "run").exists()
