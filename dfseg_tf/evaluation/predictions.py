@@ -5,11 +5,14 @@ label, frame score, Dice); maps are dropped after each batch, except a fixed num
 of best and worst Dice examples for the picture sheet.
 """
 
+import concurrent.futures
 import dataclasses
+import functools
 import heapq
 import itertools
 import logging
 import math
+import os
 import pathlib
 from collections.abc import Callable
 
@@ -105,6 +108,7 @@ def predict_frames(
     batch_size: int = 16,
     min_component_pixels: int = rules.MIN_COMPONENT_PIXELS,
     examples: int = 4,
+    workers: int | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> FramePredictions:
     """Runs ``model`` over every frame of ``dataset`` (dicts in the ``dfdc_masks`` format).
@@ -114,6 +118,9 @@ def predict_frames(
       threshold: when given, each segmentation frame also gets its Dice at this
         threshold and the best and worst are kept; ``None`` skips both.
       examples: how many best and how many worst frames to keep.
+      workers: threads scoring a batch's maps (OpenCV and numpy release the GIL);
+        None: one per CPU. The maps' component search, not the model, is the
+        cost on a GPU.
       on_batch: called with the number of frames after each batch (a progress bar).
     """
     batches = (
@@ -122,14 +129,16 @@ def predict_frames(
         .prefetch(tf.data.AUTOTUNE)
     )
     collected = _Collector(examples)
-    for batch in batches.as_numpy_iterator():
-        output = np.asarray(model.predict_on_batch(batch["model_input"]), dtype=np.float32)
-        if card.kind == SEGMENTATION:
-            _collect_segmentation(collected, batch, output, threshold, min_component_pixels)
-        else:
-            _collect_classifier(collected, batch, output)
-        if on_batch is not None:
-            on_batch(len(batch["label"]))
+    score_map = functools.partial(_score_map, threshold=threshold, min_component_pixels=min_component_pixels)
+    with concurrent.futures.ThreadPoolExecutor(workers or os.cpu_count()) as executor:
+        for batch in batches.as_numpy_iterator():
+            output = np.asarray(model.predict_on_batch(batch["model_input"]), dtype=np.float32)
+            if card.kind == SEGMENTATION:
+                _collect_segmentation(collected, batch, output, executor, score_map)
+            else:
+                _collect_classifier(collected, batch, output)
+            if on_batch is not None:
+                on_batch(len(batch["label"]))
     logger.info("predicted %d frames of %d videos", len(collected.video_ids), len(set(collected.video_ids)))
     return collected.result()
 
@@ -152,18 +161,24 @@ def _model_inputs(input_size: int):
     return convert
 
 
-def _collect_segmentation(collected, batch, maps, threshold, min_component_pixels):
+def _collect_segmentation(collected, batch, maps, executor, score_map):
     if maps.ndim != 4 or maps.shape[-1] != 1:
         raise ValueError(f"a segmentation model must output (batch, H, W, 1) maps, got {maps.shape}")
-    for index, prob_map in enumerate(maps[..., 0]):
-        mask = batch["mask"][index, ..., 0] > 0
-        if prob_map.shape != mask.shape:
-            prob_map = cv2.resize(prob_map, mask.shape[::-1], interpolation=cv2.INTER_LINEAR)
-        score = rules.frame_score(prob_map, min_component_pixels=min_component_pixels)
-        dice = math.nan if threshold is None else scores_lib.thresholded_dice(prob_map, mask, threshold)
+    masks = batch["mask"][..., 0] > 0
+    scored = executor.map(score_map, maps[..., 0], masks)
+    for index, (prob_map, score, dice) in enumerate(scored):
         collected.add(batch, index, score, dice)
-        if threshold is not None:
-            collected.offer_example(batch, index, prob_map, mask, dice)
+        if not math.isnan(dice):
+            collected.offer_example(batch, index, prob_map, masks[index], dice)
+
+
+def _score_map(prob_map, mask, *, threshold, min_component_pixels):
+    """(map at the mask's size, frame score, Dice at ``threshold`` or NaN) of one frame."""
+    if prob_map.shape != mask.shape:
+        prob_map = cv2.resize(prob_map, mask.shape[::-1], interpolation=cv2.INTER_LINEAR)
+    score = rules.frame_score(prob_map, min_component_pixels=min_component_pixels)
+    dice = math.nan if threshold is None else scores_lib.thresholded_dice(prob_map, mask, threshold)
+    return prob_map, score, dice
 
 
 def _collect_classifier(collected, batch, probabilities):
@@ -190,23 +205,27 @@ class _Collector:
         self.dices.append(dice)
 
     def offer_example(self, batch, index, prob_map, mask, dice):
-        if self._examples == 0:
-            return
-        example = ExampleFrame(
-            video_id=batch["video_id"][index].decode(),
-            frame_index=int(batch["frame_index"][index]),
-            image=batch["image"][index].copy(),
-            mask=mask.copy(),
-            prob_map=prob_map.astype(np.float32),
-            dice=dice,
-        )
+        """Keeps the frame if it is among the best or worst so far (copies only then)."""
+        order = -next(self._order)  # on equal Dice the earlier frame stays
+        example = None
         best, worst = self._heaps[int(batch["label"][index]) == scores_lib.FAKE_LABEL]
         for heap, key in ((best, dice), (worst, -dice)):
-            entry = (key, -next(self._order), example)  # on equal Dice the earlier frame stays
-            if len(heap) < self._examples:
-                heapq.heappush(heap, entry)
-            elif entry[:2] > heap[0][:2]:
-                heapq.heapreplace(heap, entry)
+            full = len(heap) >= self._examples
+            if self._examples == 0 or (full and (key, order) <= heap[0][:2]):
+                continue
+            if example is None:
+                example = ExampleFrame(
+                    video_id=batch["video_id"][index].decode(),
+                    frame_index=int(batch["frame_index"][index]),
+                    image=batch["image"][index].copy(),
+                    mask=mask.copy(),
+                    prob_map=prob_map.astype(np.float32),
+                    dice=dice,
+                )
+            if full:
+                heapq.heapreplace(heap, (key, order, example))
+            else:
+                heapq.heappush(heap, (key, order, example))
 
     def result(self) -> FramePredictions:
         best, worst = self._heaps[True] if self._heaps[True][0] else self._heaps[False]
