@@ -76,9 +76,9 @@ def run(config: EvaluateConfig, datasets=None) -> dict:
     results = pathlib.Path(config.results)
     results.mkdir(parents=True, exist_ok=True)
     (results / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    files = [results / "config.json"]
     rows = {"frames": [], "videos": [], "dice": []}
     pr_curves = {}  # (level, dataset) -> {model name: curve}
-    files = [results / "config.json"]
     for model_path, model_name in zip(config.models, _model_names(config.models)):
         model, card = predictions.load_model(model_path)
         threshold = card.threshold if config.threshold is None else config.threshold
@@ -93,19 +93,25 @@ def run(config: EvaluateConfig, datasets=None) -> dict:
                 raise ValueError(f"{dataset_name}: no frames to evaluate")
             identity = {"model": model_name, "kind": card.kind, "dataset": dataset_name}
             origin = {"threshold": threshold, "trained_on": card.trained_on, "weights": card.weights}
-            frame_row, video_row, frame_curve, video_curve = _detection_rows(predicted, threshold)
-            rows["frames"].append({**identity, **frame_row, **origin})
-            rows["videos"].append({**identity, **video_row, **origin})
-            pr_curves.setdefault(("frames", dataset_name), {})[model_name] = frame_curve
-            pr_curves.setdefault(("videos", dataset_name), {})[model_name] = video_curve
+            for level, (row, curve) in _detection_rows(predicted, threshold).items():
+                rows[level].append({**identity, **row, **origin})
+                pr_curves.setdefault((level, dataset_name), {})[model_name] = curve
             if card.kind == SEGMENTATION:
-                dice = scores.mean_dice(predicted.dices, predicted.labels)
-                rows["dice"].append({**identity, **dice, "threshold": threshold})
+                rows["dice"].append(
+                    {**identity, **scores.mean_dice(predicted.dices, predicted.labels), "threshold": threshold}
+                )
                 files.append(plots.plot_example_sheet(
                     predicted.best, predicted.worst,
                     results / f"examples_{_slug(model_name)}_{_slug(dataset_name)}.png",
                     title=f"{model_name} on {dataset_name}: best and worst Dice (t = {threshold:.2f})",
                 ))
+    files += _write_results(results, rows, pr_curves)
+    return {**rows, "files": [str(path) for path in files]}
+
+
+def _write_results(results: pathlib.Path, rows: dict, pr_curves: dict) -> list[pathlib.Path]:
+    """The tables, the precision-recall plots and README.md."""
+    files = []
     for (level, dataset_name), curves in pr_curves.items():
         files.append(plots.plot_pr_curves(
             curves, results / f"pr_{level}_{_slug(dataset_name)}.png", title=f"{level}: {dataset_name}"
@@ -114,23 +120,21 @@ def run(config: EvaluateConfig, datasets=None) -> dict:
         files += tables.write_table(rows[name], columns, results, name)
     readme = results / "README.md"
     readme.write_text(tables.results_readme(rows["frames"], rows["videos"], rows["dice"]))
-    files.append(readme)
-    return {**rows, "files": [str(path) for path in files]}
+    return files + [readme]
 
 
-def _detection_rows(predicted: predictions.FramePredictions, threshold: float):
-    """Frame and video scores and precision-recall curves of one model on one split."""
-    frame = scores.detection_scores(predicted.labels, predicted.scores, threshold)
+def _detection_rows(predicted: predictions.FramePredictions, threshold: float) -> dict:
+    """{"frames": (row, precision-recall curve), "videos": (row, curve)} of one model on one split."""
     _, video_labels, video_scores = scores.per_video(predicted.video_ids, predicted.labels, predicted.scores)
-    video = scores.detection_scores(video_labels, video_scores, threshold)
-    frame_row = {**_without_counts(frame), "frames": frame["count"], "fake_frames": frame["fake_count"]}
-    video_row = {**_without_counts(video), "videos": video["count"], "fake_videos": video["fake_count"]}
-    return (
-        frame_row,
-        video_row,
-        scores.precision_recall_points(predicted.labels, predicted.scores),
-        scores.precision_recall_points(video_labels, video_scores),
-    )
+    levels = {}
+    for level, labels, level_scores in (
+        ("frames", predicted.labels, predicted.scores),
+        ("videos", video_labels, video_scores),
+    ):
+        result = scores.detection_scores(labels, level_scores, threshold)
+        row = {**_without_counts(result), level: result["count"], f"fake_{level}": result["fake_count"]}
+        levels[level] = (row, scores.precision_recall_points(labels, level_scores))
+    return levels
 
 
 def _without_counts(result: dict) -> dict:
