@@ -8,7 +8,8 @@
 - ``dfdc_masks_synthetic/corpus/``: what config ``synthetic`` writes into the download dir
   (the tests point the download dir at dummy_data), marked complete so it is reused.
 
-64x64 pixels, 8 frames, CRF 32: the whole folder stays near 0.6 MB. The planted truth
+96x64 pixels, 8 frames, CRF 30 (the smallest at which every video behaves as planted):
+the whole folder stays near 0.5 MB. The planted truth
 (``_planted/``) and DFDC's separate test set are not read by the builder and are removed.
 Rerun this after changing the corpus writers, then update SPLITS in the builder test.
 """
@@ -27,7 +28,7 @@ from dfseg_tf.corpus import (
 )
 
 DUMMY_DATA = pathlib.Path(__file__).resolve().parent / "dummy_data"
-TINY = CorpusSpec(width=64, height=64, n_frames=8, face_height=0.6, crf=32)
+TINY = CorpusSpec(width=96, height=64, n_frames=8, face_height=0.5, crf=30)
 
 
 def _drop_unread_files(root: pathlib.Path) -> None:
