@@ -197,6 +197,15 @@ def test_missing_dataset_is_a_one_line_error(models, tmp_path):
                        "--data-dir", str(tmp_path), "--results", str(tmp_path / "results")])
 
 
+def test_a_broken_model_file_is_a_one_line_error(models, data_dir, tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"not a zip file")
+    ModelCard.load(models[SEGMENTATION]).save(broken)
+    with pytest.raises(SystemExit, match=r"^evaluate: error: .*broken.keras: not a loadable Keras model"):
+        evaluate.main(["--models", str(broken), "--datasets", DATASET, "--data-dir", data_dir,
+                       "--results", str(tmp_path / "results")])
+
+
 def test_predictions_keep_a_fixed_number_of_best_and_worst_examples():
     dataset = tf.data.Dataset.from_generator(
         lambda: (example for _, example in _examples(seed=3)),

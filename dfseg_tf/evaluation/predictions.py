@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import pathlib
+import zipfile
 from collections.abc import Callable
 
 import cv2
@@ -48,7 +49,7 @@ class FramePredictions:
 
     ``scores`` follow ``rules``: a frame is fake at t iff ``score > t``. ``dices``
     is NaN for classifiers or when no threshold was given. ``best`` and ``worst``
-    hold the fake frames of highest and lowest Dice (all frames if none is fake).
+    hold the fake frames of highest and lowest Dice (real frames if none is fake).
     """
 
     video_ids: list[str]
@@ -96,7 +97,12 @@ def load_model(model_path) -> tuple[keras.Model, ModelCard]:
     card = ModelCard.load(model_path)
     if card.kind not in (SEGMENTATION, CLASSIFIER):
         raise ValueError(f"{ModelCard.path_for(model_path)}: unknown kind {card.kind!r}")
-    return keras.models.load_model(model_path, compile=False), card
+    try:
+        model = keras.models.load_model(model_path, compile=False)
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ValueError(f"{model_path}: not a loadable Keras model: {first_line}") from None
+    return model, card
 
 
 def predict_frames(
