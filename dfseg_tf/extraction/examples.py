@@ -121,7 +121,7 @@ def extract_video(
     if reference == entry.path:
         return [_example(i, frame, boxes[i], config) for i, frame in iter_frames(entry.path, indices)]
     pairs = zip(iter_frames(entry.path, indices), iter_frames(reference, indices))
-    return [_fake_example(i, fake, real, boxes[i], config, entry) for (i, fake), (_, real) in pairs]
+    return [frame_pair_example(i, fake, real, boxes[i], config, entry) for (i, fake), (_, real) in pairs]
 
 
 def extract_many(
@@ -199,7 +199,10 @@ def _example(index: int, frame: np.ndarray, box: Box, config: ExtractionConfig) 
     return FrameExample(index, _resized(_crop(frame, box), config.size), mask, box)
 
 
-def _fake_example(index, fake, real, box, config, entry) -> FrameExample:
+def frame_pair_example(
+    index: int, fake: np.ndarray, real: np.ndarray, box: Box, config: ExtractionConfig, entry: VideoEntry
+) -> FrameExample:
+    """The example of one frame of a fake: its crop and its mask against the original's frame."""
     if fake.shape != real.shape:  # the headers agreed, the decoded frames do not
         raise VideoSkipped(f"size mismatch: {entry.path}: frame {index} is {fake.shape}, original's is {real.shape}")
     _check_aligned(fake, real, box, config, entry, index)

@@ -1,0 +1,273 @@
+"""How good and how fast are the extracted masks? Chooses the default mask threshold.
+
+Quality: writes the miniature DFDC, FaceForensics++ and DFD corpora (real H.264, CRF 23)
+to a temporary folder, extracts every fake at each threshold of a grid, and compares the
+masks with the planted masks cut with the same box and resized to the same size: mean IoU
+per kind of manipulation ("partial", "whole"; for "none", fakes whose face was never
+changed, the IoU is 1 exactly when the mask is empty).
+
+Speed: on one original and its fakes at 1080p, frames per second of decoding, face
+detection, mask extraction and the whole pair pipeline, and peak memory after one video
+and after several (it must stay flat: frames are streamed).
+
+    python -m experiments.bench_masks [--output results/bench_masks.json]
+"""
+
+import argparse
+import collections
+import json
+import pathlib
+import resource
+import tempfile
+import time
+import tracemalloc
+
+import cv2
+import numpy as np
+
+from dfseg_tf.corpus import (
+    CorpusSpec,
+    load_planted_masks,
+    write_dfd_corpus,
+    write_dfdc_corpus,
+    write_faceforensics_corpus,
+)
+from dfseg_tf.corpus import scene as scenes
+from dfseg_tf.corpus.planting import fake_plan, original_plan, write_plan
+from dfseg_tf.extraction import (
+    BoxCache,
+    ExtractionConfig,
+    FaceDetector,
+    SkipReport,
+    extract_many,
+    extract_video,
+    iter_frames,
+    manipulation_mask,
+    probe,
+    sample_frame_indices,
+)
+from dfseg_tf.extraction.examples import frame_pair_example
+from dfseg_tf.sources import VideoEntry, list_dfd, list_dfdc, list_faceforensics
+
+CORPORA = {
+    "dfdc": (write_dfdc_corpus, list_dfdc),
+    "faceforensics": (write_faceforensics_corpus, list_faceforensics),
+    "dfd": (write_dfd_corpus, list_dfd),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    paths = parser.add_argument_group("paths")
+    paths.add_argument("--output", type=pathlib.Path, default=pathlib.Path("results/bench_masks.json"),
+                       help="JSON file with every figure (default: results/bench_masks.json)")
+    paths.add_argument("--workdir", type=pathlib.Path, default=None,
+                       help="where the corpora are written (default: a temporary folder, deleted afterwards)")
+    quality = parser.add_argument_group("quality")
+    quality.add_argument("--thresholds", type=lambda s: [float(t) for t in s.split(",")],
+                         default=[5, 10, 15, 20, 25, 30, 35, 40, 50, 60],
+                         help="comma-separated mask thresholds to try (default: 5,10,15,20,25,30,35,40,50,60)")
+    quality.add_argument("--frames-per-video", type=int, default=8,
+                         help="frames sampled per video for the quality part (default: 8)")
+    quality.add_argument("--seed", type=int, default=0, help="corpus seed (default: 0)")
+    speed = parser.add_argument_group("speed")
+    speed.add_argument("--speed-width", type=int, default=1920, help="frame width of the speed videos (default: 1920)")
+    speed.add_argument("--speed-height", type=int, default=1080, help="frame height of the speed videos (default: 1080)")
+    speed.add_argument("--speed-frames", type=int, default=64, help="frames of each speed video (default: 64)")
+    speed.add_argument("--speed-fakes", type=int, default=3, help="fakes of the speed original (default: 3)")
+    speed.add_argument("--skip-speed", action="store_true", help="only measure quality (default: off)")
+    return parser.parse_args(argv)
+
+
+# ---------------------------------------------------------------- quality
+
+
+def measure_quality(workdir: pathlib.Path, thresholds, frames_per_video: int, seed: int, detector) -> dict:
+    """Mean IoU per kind of manipulation for each threshold, over the fakes of all three corpora."""
+    fakes = []
+    for name, (write_corpus, list_videos) in CORPORA.items():
+        manifest = write_corpus(workdir / name, CorpusSpec(seed=seed))
+        kinds = {video.video_id: video.kind for video in manifest.fakes()}
+        fakes += [(entry, manifest.root, kinds[entry.video_id]) for entry in list_videos(manifest.root) if entry.is_fake]
+    box_cache = BoxCache()  # the boxes do not depend on the threshold: detect once
+    by_threshold = {}
+    for threshold in thresholds:
+        config = ExtractionConfig(frames_per_video=frames_per_video, threshold=threshold)
+        by_threshold[threshold] = _mean_iou_per_kind(fakes, config, detector, box_cache)
+        means = by_threshold[threshold]["mean_iou"]
+        print(f"threshold {threshold:5.1f}: " + ", ".join(f"{kind} {iou:.3f}" for kind, iou in means.items()), flush=True)
+    return by_threshold
+
+
+def _mean_iou_per_kind(fakes, config, detector, box_cache) -> dict:
+    roots = {entry.video_id: (root, kind) for entry, root, kind in fakes}
+    ious = collections.defaultdict(list)
+    report = SkipReport()
+    for entry, examples in extract_many([f[0] for f in fakes], config, detector=detector, box_cache=box_cache,
+                                        report=report):
+        root, kind = roots[entry.video_id]
+        planted = load_planted_masks(root, entry.video_id)
+        ious[kind] += [_iou(_planted_crop(planted, example), example.mask[..., 0]) for example in examples]
+    return {
+        "mean_iou": {kind: float(np.mean(values)) for kind, values in sorted(ious.items())},
+        "frames": {kind: len(values) for kind, values in sorted(ious.items())},
+        "skipped": report.reason_counts(),
+    }
+
+
+def _planted_crop(planted: np.ndarray, example) -> np.ndarray:
+    x0, y0, x1, y1 = example.box
+    crop = planted[example.frame_index, y0:y1, x0:x1].astype(np.uint8)
+    return cv2.resize(crop, example.mask.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+
+
+def _iou(truth: np.ndarray, predicted: np.ndarray) -> float:
+    union = np.logical_or(truth, predicted).sum()
+    return 1.0 if union == 0 else float(np.logical_and(truth, predicted).sum() / union)
+
+
+# ---------------------------------------------------------------- speed
+
+
+def write_speed_videos(folder: pathlib.Path, args) -> list[VideoEntry]:
+    """One original and ``--speed-fakes`` partial fakes of it, at the speed size."""
+    spec = CorpusSpec(width=args.speed_width, height=args.speed_height, n_frames=args.speed_frames, seed=args.seed)
+    rng = np.random.default_rng(spec.seed)
+    original = original_plan("original", "original.mp4", scenes.random_scene(rng), spec)
+    plans = [original] + [
+        fake_plan(original, f"fake{i}", f"fake{i}.mp4", scenes.random_manipulation(rng, "mouth"))
+        for i in range(args.speed_fakes)
+    ]
+    for plan in plans:
+        write_plan(folder, plan)
+    return [
+        VideoEntry(plan.video_id, folder / plan.path, plan.label, "test", "speed", "original", folder / original.path)
+        for plan in plans
+    ]
+
+
+def measure_speed(entries: list[VideoEntry], detector) -> dict:
+    original, fakes = entries[0], entries[1:]
+    config = ExtractionConfig()
+    info = probe(original.path)
+    indices = sample_frame_indices(info.n_frames, config.frames_per_video)
+    all_frames = range(info.n_frames)
+
+    decode_all = _seconds(lambda: sum(1 for _ in iter_frames(original.path, all_frames)))
+    decode_sampled = _seconds(lambda: sum(1 for _ in iter_frames(original.path, indices)))
+    detect_frames = indices[:8]
+    detect = _seconds(lambda: [detector.largest(frame) for _, frame in iter_frames(original.path, detect_frames)])
+    detect -= decode_all * detect_frames[-1] / info.n_frames  # only the network, not the decode before it
+
+    cold_cache = BoxCache()
+    pipeline_cold = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=cold_cache))
+    pipeline_warm = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=cold_cache))
+    boxes = cold_cache.get("original")
+    mask_seconds, mask_only_seconds = _mask_seconds(fakes[0], original, indices, boxes, config)
+
+    n = len(indices)
+    return {
+        "video": f"{info.width}x{info.height}, {info.n_frames} frames, {n} sampled",
+        "decode_fps_all_frames": info.n_frames / decode_all,
+        "decode_fps_sampled": n / decode_sampled,
+        "detect_fps": len(detect_frames) / detect,
+        "mask_fps": n / mask_seconds,
+        "mask_only_fps": n / mask_only_seconds,
+        "mask_cost_vs_decode": (mask_seconds / n) / (decode_all / info.n_frames),
+        "pair_pipeline_fps_with_detection": n / pipeline_cold,
+        "pair_pipeline_fps_boxes_cached": n / pipeline_warm,
+        "memory": _memory(fakes, config, detector, cold_cache),
+    }
+
+
+def _mask_seconds(fake, original, indices, boxes, config) -> tuple[float, float]:
+    """Seconds spent per pair of frames on the mask work, without the decoding around it:
+    (alignment check + crops + mask + resizes, the mask function alone)."""
+    whole = alone = 0.0
+    for (i, fake_frame), (_, real_frame) in zip(iter_frames(fake.path, indices), iter_frames(original.path, indices)):
+        start = time.perf_counter()
+        frame_pair_example(i, fake_frame, real_frame, boxes[i], config, fake)
+        whole += time.perf_counter() - start
+        x0, y0, x1, y1 = boxes[i]
+        start = time.perf_counter()
+        manipulation_mask(real_frame[y0:y1, x0:x1], fake_frame[y0:y1, x0:x1], threshold=config.threshold)
+        alone += time.perf_counter() - start
+    return whole, alone
+
+
+def _memory(fakes, config, detector, box_cache) -> dict:
+    """Peak memory after one video and after several: flat when frames are streamed."""
+    tracemalloc.start()
+    list(extract_many(fakes[:1], config, detector=detector, box_cache=box_cache))
+    python_peak_one = tracemalloc.get_traced_memory()[1]
+    rss_one = _max_rss_mib()
+    tracemalloc.reset_peak()
+    many = fakes * 3
+    list(extract_many(many, config, detector=detector, box_cache=box_cache))
+    python_peak_many = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {
+        "videos_many": len(many),
+        "tracemalloc_peak_mib_one_video": python_peak_one / 2**20,
+        "tracemalloc_peak_mib_many_videos": python_peak_many / 2**20,
+        "max_rss_mib_after_one_video": rss_one,
+        "max_rss_mib_after_many_videos": _max_rss_mib(),
+    }
+
+
+def _max_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _seconds(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+# ---------------------------------------------------------------- main
+
+
+def print_tables(results: dict) -> None:
+    quality = results["quality"]
+    kinds = sorted({kind for row in quality.values() for kind in row["mean_iou"]})
+    print("\nmean IoU of extracted vs planted masks (H.264 CRF 23)")
+    print("threshold  " + "  ".join(f"{kind:>8}" for kind in kinds))
+    for threshold, row in quality.items():
+        print(f"{threshold:9.1f}  " + "  ".join(f"{row['mean_iou'][kind]:8.3f}" for kind in kinds))
+    print(f"best for partial manipulations: {results['best_threshold_partial']}")
+    if "speed" in results:
+        print(f"\nspeed on {results['speed']['video']}")
+        for key, value in results["speed"].items():
+            if isinstance(value, float):
+                print(f"  {key:36s} {value:10.3f}")
+        for key, value in results["speed"]["memory"].items():
+            print(f"  {key:36s} {value:10.1f}")
+
+
+def run(args) -> dict:
+    detector = FaceDetector()
+    with tempfile.TemporaryDirectory() as temporary:
+        workdir = args.workdir or pathlib.Path(temporary)
+        quality = measure_quality(workdir / "quality", args.thresholds, args.frames_per_video, args.seed, detector)
+        results = {
+            "quality": quality,
+            "best_threshold_partial": max(quality, key=lambda t: quality[t]["mean_iou"]["partial"]),
+        }
+        if not args.skip_speed:
+            folder = workdir / "speed"
+            results["speed"] = measure_speed(write_speed_videos(folder, args), detector)
+    return results
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    results = run(args)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2))
+    print_tables(results)
+    print(f"\nwritten {args.output}")
+
+
+if __name__ == "__main__":
+    main()
