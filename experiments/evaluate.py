@@ -27,9 +27,6 @@ from dfseg_tf.data import DatasetNotBuiltError, load_split
 from dfseg_tf.evaluation import plots, predictions, scores, tables
 from dfseg_tf.models.card import SEGMENTATION
 
-logger = logging.getLogger(__name__)
-
-
 @dataclasses.dataclass(frozen=True)
 class EvaluateConfig:
     """Defaults of an evaluation; the flags override them."""

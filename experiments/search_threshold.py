@@ -26,9 +26,6 @@ from dfseg_tf.evaluation import plots, predictions, threshold
 from dfseg_tf.sources.entry import TEST, VALIDATION
 from experiments.evaluate import load_frames, predict_with_progress
 
-logger = logging.getLogger(__name__)
-
-
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
     """Defaults of a threshold search; the flags override them."""

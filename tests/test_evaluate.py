@@ -63,7 +63,10 @@ def _examples(seed):
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    """The toy frames as a real TFDS dataset on disk, splits validation and test."""
+    """The toy frames as a real TFDS dataset on disk, splits validation and test.
+
+    Images are PNG, not the builder's JPEG: lossless, so the hand-computed answers hold exactly.
+    """
     directory = tmp_path_factory.mktemp("tfds")
     features = tfds.features.FeaturesDict({
         "image": tfds.features.Image(shape=(SIZE, SIZE, 3), encoding_format="png"),
