@@ -99,7 +99,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         self._use_beam = bool(download_config.beam_runner or download_config.beam_options)
         super()._download_and_prepare(dl_manager, download_config)
         report = build.merge_split_reports(self.data_dir)
-        print(f"{self.name}/{self.builder_config.name}: {report.summary_line()}")
+        print(f"{self.name}/{self.builder_config.name}: {report.summary_line()} (details: skip_report.json beside the records)")
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         plan = self.builder_config.build_plan()

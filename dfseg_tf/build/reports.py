@@ -40,5 +40,5 @@ def merge_split_reports(data_dir) -> SkipReport:
         part.unlink()
     merged.skipped.sort(key=lambda skip: skip["video_id"])
     write_report(merged, data_dir / REPORT_NAME)
-    logging.info("Skip report: %s (%s)", merged.summary_line(), data_dir / REPORT_NAME)
+    logging.info("Skip report: %s", merged.summary_line())
     return merged
