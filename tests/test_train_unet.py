@@ -10,11 +10,14 @@ import sys
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from dfseg_tf.data import planted_square_dataset
 from dfseg_tf.models.card import ModelCard
+from dfseg_tf.training.precision import apply_precision, resolve_precision
+from dfseg_tf.training.strategy import distribution_strategy
 from experiments import train_unet
-from experiments.train_unet import TrainConfig, run
+from experiments.train_unet import TrainConfig, build_model, run
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SIZE = 64
@@ -117,3 +120,29 @@ def test_main_says_how_to_build_a_missing_dataset(tmp_path):
     assert message.startswith("error: dfdc_masks/synthetic is not built")
     assert "tfds build dfdc_masks --config synthetic" in message
     assert not (tmp_path / "run").exists()
+
+
+def test_a_mixed_float16_step_scales_the_loss_and_stays_finite():
+    apply_precision("mixed_float16")
+    try:
+        model = build_model(TrainConfig(model="unet_v1"), (32, 32, 3))
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    images = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
+    all_real = np.zeros((4, 32, 32, 1), np.float32)
+    logs = model.train_on_batch(images, all_real, return_dict=True)
+    assert np.isfinite(logs["loss"]) and logs["loss"] > 0
+
+
+def test_auto_precision_and_strategy_follow_the_devices(monkeypatch):
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    assert resolve_precision("auto").startswith("mixed_") == has_gpu
+    assert resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="precision='half'"):
+        resolve_precision("half")
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert distribution_strategy().num_replicas_in_sync == max(1, len(tf.config.list_physical_devices("GPU")))
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
+        distribution_strategy()

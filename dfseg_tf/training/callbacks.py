@@ -9,10 +9,13 @@ from dfseg_tf.training.run_folder import RunFolder
 IMAGE_SUMMARY_TAG = "validation/image_true_predicted"
 
 
+def _gray_to_rgb(maps):
+    return np.repeat(np.clip(maps, 0.0, 1.0), 3, axis=-1)
+
+
 def summary_grid(images, masks, predictions) -> np.ndarray:
     """One picture: a row per example of [image | true mask | predicted map], float [0, 1]."""
-    as_rgb = lambda maps: np.repeat(np.clip(maps, 0.0, 1.0), 3, axis=-1)  # noqa: E731
-    rows = np.concatenate([images, as_rgb(masks), as_rgb(predictions)], axis=2)
+    rows = np.concatenate([images, _gray_to_rgb(masks), _gray_to_rgb(predictions)], axis=2)
     return np.concatenate(list(rows), axis=0)
 
 
