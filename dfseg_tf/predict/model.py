@@ -40,6 +40,9 @@ class FaceModel:
             model = keras.saving.load_model(path, compile=False)
         except Exception as error:  # Keras raises many types for a bad file
             raise ModelLoadError(f"{path}: cannot load the model: {str(error).splitlines()[0]}") from None
+        # Keras would XLA-compile predict ("auto"), once per batch shape: seconds on CPU for
+        # every new number of faces, more than the whole forward pass it saves.
+        model.jit_compile = False
         return cls(model, card)
 
     @property
