@@ -87,7 +87,9 @@ def build_model(config: TrainConfig, input_shape) -> keras.Model:
 def load_datasets(config: TrainConfig) -> dict:
     """The train and validation splits of ``config.dataset`` as TFDS example dicts."""
     return {
-        "train": load_split(config.dataset, config.train_split, config.data_dir, shuffle_files=True),
+        "train": load_split(
+            config.dataset, config.train_split, config.data_dir, shuffle_files=True, seed=config.seed
+        ),
         "validation": load_split(config.dataset, config.validation_split, config.data_dir),
     }
 

@@ -22,8 +22,11 @@ class DatasetNotBuiltError(RuntimeError):
     """The requested TFDS dataset or split is not on disk."""
 
 
-def load_split(name, split, data_dir=None, *, shuffle_files=False) -> tf.data.Dataset:
+def load_split(name, split, data_dir=None, *, shuffle_files=False, seed=None) -> tf.data.Dataset:
     """The built TFDS split ``split`` of ``name`` (e.g. ``dfdc_masks/synthetic``) as dicts.
+
+    ``shuffle_files`` shuffles the order of the record files (seeded by ``seed``);
+    the builder's code need not be importable, TFDS reads the dataset_info.json.
 
     Raises DatasetNotBuiltError, with the ``tfds build`` command that builds it, when
     the dataset is not under ``data_dir`` (``None``: the TFDS default directory) or
@@ -49,7 +52,9 @@ def load_split(name, split, data_dir=None, *, shuffle_files=False) -> tf.data.Da
             f"{name} in {builder.data_dir} has no split {split!r}; "
             f"it has {sorted(builder.info.splits)}"
         )
-    return builder.as_dataset(split=split, shuffle_files=shuffle_files)
+    return builder.as_dataset(
+        split=split, shuffle_files=shuffle_files, read_config=tfds.ReadConfig(shuffle_seed=seed)
+    )
 
 
 def image_and_mask(example):
