@@ -5,13 +5,9 @@ uint8, ``mask`` (256, 256, 1) uint8 in {0, 1}, and bookkeeping fields. The model
 take ``image`` as float32 in [0, 1] and ``mask`` as float32 in {0, 1}.
 """
 
-import logging
-
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
-
-logger = logging.getLogger(__name__)
 
 SHUFFLE_BUFFER = 1024
 # How many validation examples validation_examples() looks through to find fakes.
