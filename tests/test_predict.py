@@ -201,7 +201,8 @@ def test_classifier_gives_one_probability_per_face(tmp_path, models, media):
 def test_the_studys_unet_runs_on_a_video_with_a_contact_sheet(tmp_path, models, media):
     assert _predict(media["video"], "--model", models["unet"], "--output", tmp_path, "--overlay", "sheet") == 0
     report = _report(tmp_path, media["video"])
-    assert report["model"] == "unet" and report["verdict"] in ("fake", "real") and len(report["frames"]) == 4
+    assert report["model"] == str(models["unet"]) and len(report["frames"]) == 4
+    assert report["verdict"] in ("fake", "real")
     scores = [face["score"] for frame in report["frames"] for face in frame["faces"]]
     assert len(scores) == 4 and all(-1 <= score <= 1 for score in scores)
     sheet = cv2.imread(report["overlay"])
@@ -245,6 +246,25 @@ def test_folders_are_walked_for_videos_and_images(tmp_path, models, media):
     assert not list(output.glob("*.overlay.*"))
 
 
+def test_a_second_run_does_not_judge_the_first_runs_outputs(tmp_path, models, media):
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "clip.mp4").write_bytes(media["video"].read_bytes())
+    output = folder / "predictions"  # inside the folder being walked
+    for _ in range(2):
+        assert _predict(folder, "--model", models["constant"], "--output", output) == 0
+        assert [row["path"] for row in _summary(output)] == [str(folder / "clip.mp4")]
+    assert (output / "clip.mp4.overlay.mp4").is_file()
+
+
+def test_an_unexpected_error_fails_that_input_only_with_one_line(tmp_path, models, media):
+    (tmp_path / "clip.mp4.overlay.mp4").mkdir()  # the overlay cannot be written there
+    assert _predict(media["video"], media["two_faces"], "--model", models["constant"], "--output", tmp_path) == 1
+    video_row, image_row = _summary(tmp_path)
+    assert video_row["status"] == "failed" and video_row["reason"].startswith(f"error: {media['video']}: ")
+    assert "\n" not in video_row["reason"] and image_row["status"] == "ok"
+
+
 def test_usage_errors_exit_2(tmp_path, models, media, capsys):
     assert _predict(media["video"], "--model", tmp_path / "absent.keras", "--output", tmp_path) == 2
     assert "absent.keras: model file not found" in capsys.readouterr().err
@@ -260,15 +280,16 @@ def test_help_explains_every_flag(capsys):
         main(["predict", "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for flag in ("--model", "--output", "--frames", "--threshold", "--margin", "--detect-side", "--overlay", "--verbose"):
-        assert flag in text
+    flags = ("--model", "--output", "--frames", "--threshold", "--margin", "--detect-side", "--overlay", "--verbose")
+    assert all(flag in text for flag in flags)
     assert text.count("(default") >= 7
 
 
 def test_console_script_keeps_tensorflow_start_up_quiet(tmp_path, models, media):
     script = pathlib.Path(sys.executable).with_name("dfseg")
     result = subprocess.run(
-        [script, "predict", media["two_faces"], "--model", models["constant"], "--output", tmp_path, "--overlay", "none"],
+        [script, "predict", media["two_faces"], "--model", models["constant"], "--output", tmp_path,
+         "--overlay", "none"],
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr

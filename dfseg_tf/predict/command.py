@@ -88,7 +88,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     debug = parser.add_argument_group("debug")
     debug.add_argument(
         "--verbose", action="store_true",
-        help="log each step and keep TensorFlow's start-up messages (default: off)",
+        help="log each step, with tracebacks of unexpected errors, and keep TensorFlow's start-up "
+        "messages (default: off)",
     )
     parser.set_defaults(run=run)
     return parser
@@ -96,7 +97,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Runs ``dfseg predict``; returns the exit status."""
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("dfseg_tf").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         config = PredictConfig(
             frames=args.frames, threshold=args.threshold, overlay=args.overlay,
@@ -116,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     if predictor is None:
         return _usage_error(problem)
     output_dir = pathlib.Path(args.output)
-    reports = predict_all(collect_inputs(args.inputs), predictor, output_dir, on_report=_print_line)
+    items = collect_inputs(args.inputs, skip_folder=output_dir)
+    reports = predict_all(items, predictor, output_dir, on_report=_print_line)
     failed = sum(report.status != OK for report in reports)
     print(f"{len(reports) - failed} of {len(reports)} inputs ok; summary: {output_dir / SUMMARY_NAME}")
     return EXIT_SOME_FAILED if failed else EXIT_OK

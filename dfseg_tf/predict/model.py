@@ -24,6 +24,7 @@ class FaceModel:
 
     model: keras.Model
     card: ModelCard
+    path: pathlib.Path
 
     @classmethod
     def load(cls, path) -> "FaceModel":
@@ -35,7 +36,9 @@ class FaceModel:
         except (FileNotFoundError, TypeError, ValueError) as error:
             raise ModelLoadError(f"{path}: unusable model card: {error}") from None
         if card.kind not in (SEGMENTATION, CLASSIFIER):
-            raise ModelLoadError(f"{path}: model card kind {card.kind!r} is neither {SEGMENTATION!r} nor {CLASSIFIER!r}")
+            raise ModelLoadError(
+                f"{path}: model card kind {card.kind!r} is neither {SEGMENTATION!r} nor {CLASSIFIER!r}"
+            )
         try:
             model = keras.saving.load_model(path, compile=False)
         except Exception as error:  # Keras raises many types for a bad file
@@ -43,7 +46,7 @@ class FaceModel:
         # Keras would XLA-compile predict ("auto"), once per batch shape: seconds on CPU for
         # every new number of faces, more than the whole forward pass it saves.
         model.jit_compile = False
-        return cls(model, card)
+        return cls(model, card, path)
 
     @property
     def is_segmentation(self) -> bool:

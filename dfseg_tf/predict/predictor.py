@@ -47,17 +47,23 @@ class Predictor:
             ``.overlay.mp4`` / ``.overlay.png`` appended.
         """
         start = time.perf_counter()
-        report = InputReport(str(item.path), item.kind, OK, model=str(self.face_model.card.architecture),
-                             threshold=self.threshold)
+        report = InputReport(str(item.path), item.kind, OK, model=str(self.face_model.path), threshold=self.threshold)
         try:
             if item.problem:
                 raise VideoSkipped(item.problem)
             self._fill(report, item, output_stem, _Stopwatch(report.stage_seconds))
         except VideoSkipped as skipped:
-            report.status, report.reason, report.frames = FAILED, str(skipped), []
-            logger.info("%s", skipped)
+            self._fail(report, str(skipped))
+        except Exception as error:  # one input's surprise must not end the run over the others
+            logger.debug("%s: unexpected error", item.path, exc_info=True)
+            self._fail(report, f"error: {item.path}: {_one_line(error)}")
         report.seconds = time.perf_counter() - start
         return report
+
+    @staticmethod
+    def _fail(report: InputReport, reason: str) -> None:
+        report.status, report.reason, report.frames, report.overlay = FAILED, reason, [], None
+        logger.info("%s", reason)
 
     def _fill(self, report: InputReport, item: InputItem, output_stem: pathlib.Path, stopwatch) -> None:
         sampled, crops = self._sample_faces(item, stopwatch)
@@ -116,6 +122,11 @@ class Predictor:
 
     def _maps(self, outputs) -> list:
         return list(outputs) if self.face_model.is_segmentation else [None] * len(outputs)
+
+
+def _one_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 class _Stopwatch:
