@@ -97,32 +97,38 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Runs ``dfseg predict``; returns the exit status."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("dfseg_tf").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    _configure_logging(args.verbose)
     try:
         config = PredictConfig(
             frames=args.frames, threshold=args.threshold, overlay=args.overlay,
             margin=args.margin, detect_side=args.detect_side,
         )
-    except ValueError as error:
+        with _quiet_native_stderr(enabled=not args.verbose):
+            predictor = _load_predictor(args.model, config)
+    except ValueError as error:  # a bad flag value, or an unusable model (ModelLoadError)
         return _usage_error(error)
-    with _quiet_native_stderr(enabled=not args.verbose):
-        from dfseg_tf.predict.model import FaceModel, ModelLoadError  # imports TensorFlow
-        from dfseg_tf.predict.predictor import Predictor
-        from dfseg_tf.predict.runner import predict_all
+    from dfseg_tf.predict.runner import predict_all
 
-        try:
-            predictor = Predictor(FaceModel.load(args.model), config)
-        except ModelLoadError as error:
-            predictor, problem = None, error
-    if predictor is None:
-        return _usage_error(problem)
     output_dir = pathlib.Path(args.output)
     items = collect_inputs(args.inputs, skip_folder=output_dir)
     reports = predict_all(items, predictor, output_dir, on_report=_print_line)
     failed = sum(report.status != OK for report in reports)
     print(f"{len(reports) - failed} of {len(reports)} inputs ok; summary: {output_dir / SUMMARY_NAME}")
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _load_predictor(model_path, config: PredictConfig):
+    from dfseg_tf.predict.model import FaceModel  # imports TensorFlow
+    from dfseg_tf.predict.predictor import Predictor
+
+    return Predictor(FaceModel.load(model_path), config)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("dfseg_tf").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # TensorFlow's Python side warns about tracing and deprecations a user cannot act on.
+    logging.getLogger("tensorflow").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 def _usage_error(error) -> int:
