@@ -57,6 +57,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     """DatasetBuilder for dfdc_masks."""
 
     VERSION = tfds.core.Version("1.0.0")
+    _use_beam = False
     RELEASE_NOTES = {"1.0.0": "Initial release."}
     BUILDER_CONFIGS = [
         DfdcMasksConfig(
@@ -96,6 +97,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         )
 
     def _download_and_prepare(self, dl_manager, download_config):
+        """Picks Beam when the user gave Beam options, and reports the skipped videos at the end
+        (with Beam they are only known once the pipeline has run)."""
         self._use_beam = bool(download_config.beam_runner or download_config.beam_options)
         super()._download_and_prepare(dl_manager, download_config)
         report = build.merge_split_reports(self.data_dir)

@@ -47,7 +47,7 @@ class _ExtractVideos(beam.DoFn):
         self._config = config
 
     def setup(self):
-        self._detector = FaceDetector()
+        self._detector = None  # created on first need: most workers never need one here
 
     def process(self, grouped):
         _, joined = grouped
@@ -67,9 +67,16 @@ class _ExtractVideos(beam.DoFn):
             # and probes the files before it detects anything, so it names this video's own
             # reason ("missing file", "missing original", "unreadable") without detecting.
             boxes = None
-        # The detector is used only for frames stage 1 did not sample: a shorter
-        # FaceSwap-style fake is sampled over its own length.
-        return extract_video(entry, self._config, boxes=boxes, detector=self._detector)
+        return extract_video(entry, self._config, boxes=boxes, detector=self._detector_for(entry))
+
+    def _detector_for(self, entry):
+        """A fake allowed to be shorter than its original is sampled over its own length, at
+        frames stage 1 may not have detected; no other video needs a detector here."""
+        if not (entry.is_fake and self._config.allows_shorter_fake(entry.source)):
+            return None
+        if self._detector is None:
+            self._detector = FaceDetector()
+        return self._detector
 
 
 def _write_split_report(outcomes, report_path) -> None:
