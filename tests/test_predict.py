@@ -171,6 +171,18 @@ def test_video_report_summary_and_overlay(tmp_path, models, media):
     assert red > green + 60 and blue > green + 60  # the predicted region is tinted magenta
 
 
+def test_frames_without_a_face_are_reported_but_not_counted(tmp_path, models):
+    frames = list(_moving_astronaut_frames(12))
+    for frame in frames[6:]:
+        frame[:] = 90  # the person has left
+    video = write_h264(tmp_path / "leaves.mp4", frames)
+    assert _predict(video, "--model", models["constant"], "--output", tmp_path, "--overlay", "none") == 0
+    report = _report(tmp_path, video)
+    assert [len(frame["faces"]) for frame in report["frames"]] == [1, 1, 0, 0]
+    assert [frame["fake"] for frame in report["frames"]] == [True, True, None, None]
+    assert (report["frames_with_face"], report["fake_fraction"], report["verdict"]) == (2, 1.0, "fake")
+
+
 def test_threshold_flag_overrides_the_card(tmp_path, models, media):
     assert _predict(media["video"], "--model", models["constant"], "--output", tmp_path, "--threshold", "0.6") == 0
     report = _report(tmp_path, media["video"])
