@@ -148,6 +148,7 @@ def test_video_report_summary_and_overlay(tmp_path, models, media):
     report = _report(tmp_path, media["video"])
     assert (report["status"], report["verdict"], report["fake_fraction"]) == ("ok", "fake", 1.0)
     assert report["threshold"] == 0.4  # from the model card
+    assert report["score"] == pytest.approx(CONSTANT_MAP_VALUE)  # above 0.4: fake
     assert [frame["frame_index"] for frame in report["frames"]] == [0, 3, 7, 11]  # evenly spaced over 12
     for frame in report["frames"]:
         (face,) = frame["faces"]
@@ -188,6 +189,7 @@ def test_threshold_flag_overrides_the_card(tmp_path, models, media):
     report = _report(tmp_path, media["video"])
     assert (report["verdict"], report["fake_fraction"], report["threshold"]) == ("real", 0.0, 0.6)
     assert all(not face["fake"] for frame in report["frames"] for face in frame["faces"])
+    assert report["score"] == pytest.approx(CONSTANT_MAP_VALUE)  # the same maps, now below 0.6
 
 
 def test_image_with_two_faces_judges_every_face(tmp_path, models, media):

@@ -31,10 +31,10 @@ connected region of more than 100 pixels above the threshold; a classifier's fac
 fake iff p > threshold. A frame is fake iff any face in it is fake; a video is fake iff
 more than half of the frames with a face are fake.
 
-Writes, under --output: <name>.json per input (verdict, fake-frame fraction, per-frame
-scores and boxes per face, seconds), <name>.overlay.mp4 or .png (faces boxed red=fake /
-green=real, predicted manipulated region tinted magenta) and summary.csv (one row per
-input). Exit status: 0 all inputs ok, 1 some inputs failed (the reason is in the
+Writes, under --output: <name>.json per input (verdict, video score, fake-frame
+fraction, per-frame scores and boxes per face, seconds), <name>.overlay.mp4 or .png
+(faces boxed red=fake / green=real, predicted manipulated region tinted magenta) and
+summary.csv (one row per input). Exit status: 0 all inputs ok, 1 some inputs failed (the reason is in the
 summary), 2 usage error (bad flag, unusable model)."""
 
 

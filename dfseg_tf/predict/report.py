@@ -5,7 +5,7 @@ import dataclasses
 import json
 import pathlib
 
-from dfseg_tf.evaluation.rules import video_is_fake
+from dfseg_tf.evaluation.rules import video_is_fake, video_score
 
 OK = "ok"
 FAILED = "failed"
@@ -91,6 +91,12 @@ class InputReport:
             return None
         return FAKE if video_is_fake([frame.fake for frame in judged]) else REAL
 
+    @property
+    def score(self) -> float | None:
+        """The video rule as one number: the verdict is fake iff ``score > threshold``."""
+        judged = self.judged_frames
+        return video_score([frame.score for frame in judged]) if self.status == OK and judged else None
+
     def to_dict(self) -> dict:
         return {
             "path": self.path,
@@ -98,6 +104,7 @@ class InputReport:
             "status": self.status,
             "reason": self.reason,
             "verdict": self.verdict,
+            "score": self.score,
             "fake_fraction": self.fake_fraction,
             "frames_sampled": len(self.frames),
             "frames_with_face": len(self.judged_frames),
