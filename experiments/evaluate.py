@@ -190,9 +190,14 @@ def main(argv=None) -> None:
         result = run(config)
     except (ValueError, FileNotFoundError, DatasetNotBuiltError) as error:
         sys.exit(f"evaluate: error: {error}")
+    print_tables(result)
+    print(f"Results in {config.results} (README.md has the study's comparisons)")
+
+
+def print_tables(result: dict) -> None:
+    """Prints the frame and video tables of ``run``'s result."""
     print("\nFrames\n" + tables.markdown_table(result["frames"], tables.FRAME_COLUMNS))
     print("Videos\n" + tables.markdown_table(result["videos"], tables.VIDEO_COLUMNS))
-    print(f"Results in {config.results} (README.md has the study's comparisons)")
 
 
 if __name__ == "__main__":

@@ -19,9 +19,7 @@ from dfseg_tf.corpus import load_manifest, load_planted_kind, load_planted_masks
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DATASETS_DIR = REPO / "datasets"
-CONFIG_NAME = "synthetic_f4"
-# The synthetic config at 4 frames a video: a custom config through --config's JSON form.
-SMALL_SYNTHETIC = json.dumps({"name": CONFIG_NAME, "dataset": "synthetic", "frames_per_video": 4})
+CONFIG_NAME = "synthetic_f4"  # conftest.synthetic_records: the synthetic config at 4 frames a video
 BEAM_OPTIONS = "runner=DirectRunner,direct_num_workers=2,direct_running_mode=multi_processing"
 MIN_FAKE_IOU = 0.5  # measured: 0.69-0.88 per frame on the synthetic corpus
 
@@ -37,20 +35,21 @@ def _tfds_build(*args, cwd=DATASETS_DIR) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """One local and one Beam build of the small synthetic config, sharing the written corpus."""
-    root = tmp_path_factory.mktemp("builds")
-    downloads = root / "downloads"
-    local = _tfds_build(
-        "dfdc_masks", "--config", SMALL_SYNTHETIC, "--data_dir", str(root / "local"), "--download_dir", str(downloads)
-    )
-    assert local.returncode == 0, local.output[-4000:]
+def built(synthetic_records, tmp_path_factory):
+    """The session's local build of the small synthetic config, and a Beam build sharing its corpus."""
+    beam_dir = tmp_path_factory.mktemp("beam")
     beam = _tfds_build(
-        "datasets/dfdc_masks", "--config", SMALL_SYNTHETIC, "--data_dir", str(root / "beam"),
-        "--download_dir", str(downloads), f"--beam_pipeline_options={BEAM_OPTIONS}", cwd=REPO,
+        "datasets/dfdc_masks", "--config", synthetic_records.config, "--data_dir", str(beam_dir),
+        "--download_dir", str(synthetic_records.download_dir), f"--beam_pipeline_options={BEAM_OPTIONS}", cwd=REPO,
     )
     assert beam.returncode == 0, beam.output[-4000:]
-    return {"root": root, "corpus": downloads / SYNTHETIC_CORPUS_FOLDER, "local": local, "beam": beam}
+    return {
+        "local_dir": synthetic_records.data_dir,
+        "beam_dir": beam_dir,
+        "corpus": synthetic_records.download_dir / SYNTHETIC_CORPUS_FOLDER,
+        "local": synthetic_records.build,
+        "beam": beam,
+    }
 
 
 def _load(data_dir, split):
@@ -73,9 +72,9 @@ def test_tfds_builder_test_case_passes_for_every_config_on_dummy_data():
 
 
 def test_examples_have_the_contract_features(built):
-    splits = _splits(built["root"] / "local")
+    splits = _splits(built["local_dir"])
     assert set(splits) == {"train", "validation", "test"}
-    example = next(iter(_load(built["root"] / "local", "train")))
+    example = next(iter(_load(built["local_dir"], "train")))
     assert example["image"].shape == (256, 256, 3) and example["image"].dtype == np.uint8
     assert example["mask"].shape == (256, 256, 1) and example["mask"].dtype == np.uint8
     assert example["box"].shape == (4,) and example["box"].dtype == np.int32
@@ -87,7 +86,7 @@ def test_examples_have_the_contract_features(built):
 def test_real_masks_are_empty_and_fake_masks_match_the_planted_regions(built):
     checked_fakes = 0
     for split in ("train", "validation", "test"):
-        for example in _load(built["root"] / "local", split):
+        for example in _load(built["local_dir"], split):
             mask = example["mask"][..., 0].astype(bool)
             if example["label"] == 0:
                 assert not mask.any(), example["video_id"]
@@ -106,7 +105,7 @@ def test_real_masks_are_empty_and_fake_masks_match_the_planted_regions(built):
 
 
 def test_skip_report_lists_exactly_the_planted_faults_and_the_summary_is_printed(built):
-    report = _report(built["root"] / "local")
+    report = _report(built["local_dir"])
     skipped = {skip["video_id"]: skip["reason"].split(":")[0] for skip in report["skipped"]}
     assert skipped == load_manifest(built["corpus"], "dfdc").faults()
     summary = f"{report['processed']} videos used, {report['skipped_count']} skipped"
@@ -116,15 +115,15 @@ def test_skip_report_lists_exactly_the_planted_faults_and_the_summary_is_printed
 def test_no_original_has_frames_in_two_splits(built):
     split_of_original = {}
     for split in ("train", "validation", "test"):
-        for example in _load(built["root"] / "local", split):
+        for example in _load(built["local_dir"], split):
             original = example["original_id"].decode()
             assert split_of_original.setdefault(original, split) == split, original
 
 
 def test_local_build_caches_the_boxes_of_every_original_in_the_data_dir(built):
-    cache = built["root"] / "local" / "downloads" / "dfdc_masks_boxes" / f"{CONFIG_NAME}-4frames-margin0.2"
+    cache = built["local_dir"] / "downloads" / "dfdc_masks_boxes" / f"{CONFIG_NAME}-4frames-margin0.2"
     cached = {json.loads(path.read_text())["original_id"] for path in cache.glob("*.json")}
-    originals = {ex["original_id"].decode() for split in ("train", "validation", "test") for ex in _load(built["root"] / "local", split)}
+    originals = {ex["original_id"].decode() for split in ("train", "validation", "test") for ex in _load(built["local_dir"], split)}
     assert originals <= cached
 
 
@@ -138,8 +137,8 @@ def test_beam_build_writes_the_same_examples_and_report_as_the_local_build(built
             for split in ("train", "validation", "test")
         }
 
-    assert summary(built["root"] / "beam") == summary(built["root"] / "local")
-    assert _report(built["root"] / "beam") == _report(built["root"] / "local")
+    assert summary(built["beam_dir"]) == summary(built["local_dir"])
+    assert _report(built["beam_dir"]) == _report(built["local_dir"])
     assert "videos used" in built["beam"].stdout
 
 

@@ -1,0 +1,61 @@
+"""Build a ``dfdc_masks`` config with ``tfds build``, exactly as a user runs it.
+
+A thin wrapper over TFDS's own command line (run from ``datasets/`` so that TFDS finds
+the builder by its folder, with TensorFlow's start-up lines silenced), used by
+``experiments.reproduce`` and the tests. A config
+already built in ``--data-dir`` is not built again (TFDS's own rule).
+"""
+
+import json
+import logging
+import os
+import pathlib
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+DATASETS_DIR = REPO / "datasets"
+BUILDER_NAME = "dfdc_masks"
+
+
+def small_synthetic_config(frames_per_video: int) -> str:
+    """The synthetic config at fewer frames a video, in the JSON form ``tfds build --config`` takes."""
+    return json.dumps(
+        {"name": f"synthetic_f{frames_per_video}", "dataset": "synthetic", "frames_per_video": frames_per_video}
+    )
+
+
+def config_name(config: str) -> str:
+    """``synthetic`` -> ``synthetic``; a JSON config -> its ``name``."""
+    return json.loads(config)["name"] if config.lstrip().startswith("{") else config
+
+
+def build(config: str, data_dir, *, download_dir=None, extra_args=(), capture=False) -> subprocess.CompletedProcess:
+    """Runs ``tfds build dfdc_masks --config CONFIG --data_dir DATA_DIR`` in ``datasets/``.
+
+    Raises:
+      RuntimeError: the build failed; the message holds the end of TFDS's output.
+    """
+    command = [
+        sys.executable, "-m", "experiments.tfds_build", "build", BUILDER_NAME,
+        "--config", config, "--data_dir", str(pathlib.Path(data_dir).resolve()),
+    ]
+    if download_dir is not None:
+        command += ["--download_dir", str(pathlib.Path(download_dir).resolve())]
+    command += list(extra_args)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run(command, cwd=DATASETS_DIR, env=env, capture_output=capture, text=True)
+    if result.returncode != 0:
+        tail = (result.stdout or "")[-2000:] + (result.stderr or "")[-2000:] if capture else ""
+        raise RuntimeError(f"tfds build {BUILDER_NAME} --config {config_name(config)} failed\n{tail}")
+    return result
+
+
+if __name__ == "__main__":
+    # ``python -m experiments.tfds_build build ...`` is TFDS's own command line, started
+    # after ``experiments`` imported TensorFlow with its native start-up lines silenced.
+    logging.disable(logging.WARNING)  # apache_beam warns at import about GCP clients we do not use
+    from tensorflow_datasets.scripts.cli import main as tfds_main
+
+    logging.disable(logging.NOTSET)
+    tfds_main.launch_cli()
