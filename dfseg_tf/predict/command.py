@@ -4,15 +4,14 @@ Heavy imports (TensorFlow, Keras, MTCNN) happen inside ``run``, so ``--help`` is
 """
 
 import argparse
-import contextlib
 import logging
-import os
 import pathlib
 import sys
 
 from dfseg_tf.predict.config import OVERLAY_MODES, PredictConfig
 from dfseg_tf.predict.inputs import collect_inputs
 from dfseg_tf.predict.report import OK, SUMMARY_NAME
+from dfseg_tf.quiet import native_stderr_silenced
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
@@ -103,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             frames=args.frames, threshold=args.threshold, overlay=args.overlay,
             margin=args.margin, detect_side=args.detect_side,
         )
-        with _quiet_native_stderr(enabled=not args.verbose):
+        with native_stderr_silenced(enabled=not args.verbose):
             predictor = _load_predictor(args.model, config)
     except ValueError as error:  # a bad flag value, or an unusable model (ModelLoadError)
         return _usage_error(error)
@@ -143,25 +142,3 @@ def _print_line(report) -> None:
     else:
         print(f"{report.path}: FAILED: {report.reason}")
 
-
-@contextlib.contextmanager
-def _quiet_native_stderr(*, enabled: bool):
-    """Sends file descriptor 2 to /dev/null while TensorFlow starts.
-
-    TensorFlow's C++ side prints start-up lines (oneDNN, CUDA, CPU features) before its
-    log level applies, so TF_CPP_MIN_LOG_LEVEL alone does not hide them. Python
-    exceptions raised inside still propagate and are printed after stderr is restored.
-    """
-    if not enabled:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
