@@ -3,7 +3,14 @@
 Each TFDS example is a dict (see ``datasets/dfdc_masks``): ``image`` (256, 256, 3)
 uint8, ``mask`` (256, 256, 1) uint8 in {0, 1}, and bookkeeping fields. The models
 take ``image`` as float32 in [0, 1] and ``mask`` as float32 in {0, 1}.
+
+Reading: TFDS interleaves the record files and decodes the JPEG/PNG images in
+parallel (both AUTOTUNE, set in :func:`load_split`); under a multi-worker strategy
+each worker reads its own record files. Then the conversions run in parallel
+(AUTOTUNE), optionally cached, shuffled and flipped, batched and prefetched.
 """
+
+import logging
 
 import numpy as np
 import tensorflow as tf
@@ -13,16 +20,23 @@ SHUFFLE_BUFFER = 1024
 # How many validation examples validation_examples() looks through to find fakes.
 _EXAMPLE_SCAN_LIMIT = 1024
 
+logger = logging.getLogger(__name__)
+
 
 class DatasetNotBuiltError(RuntimeError):
     """The requested TFDS dataset or split is not on disk."""
 
 
-def load_split(name, split, data_dir=None, *, shuffle_files=False, seed=None) -> tf.data.Dataset:
+def load_split(
+    name, split, data_dir=None, *, shuffle_files=False, seed=None, input_context=None
+) -> tf.data.Dataset:
     """The built TFDS split ``split`` of ``name`` (e.g. ``dfdc_masks/synthetic``) as dicts.
 
     ``shuffle_files`` shuffles the order of the record files (seeded by ``seed``);
     the builder's code need not be importable, TFDS reads the dataset_info.json.
+    ``input_context`` (a ``tf.distribute.InputContext``) shards the split among
+    input pipelines: each reads its own record files, or, when the split has fewer
+    files than pipelines, every N-th example of all of them (with a warning).
 
     Raises DatasetNotBuiltError, with the ``tfds build`` command that builds it, when
     the dataset is not under ``data_dir`` (``None``: the TFDS default directory) or
@@ -48,9 +62,34 @@ def load_split(name, split, data_dir=None, *, shuffle_files=False, seed=None) ->
             f"{name} in {builder.data_dir} has no split {split!r}; "
             f"it has {sorted(builder.info.splits)}"
         )
-    return builder.as_dataset(
-        split=split, shuffle_files=shuffle_files, read_config=tfds.ReadConfig(shuffle_seed=seed)
+    pipelines = input_context.num_input_pipelines if input_context else 1
+    by_file = pipelines > 1 and builder.info.splits[split].num_shards >= pipelines
+    read_config = tfds.ReadConfig(
+        shuffle_seed=seed,
+        input_context=input_context if by_file else None,
+        num_parallel_calls_for_interleave_files=tf.data.AUTOTUNE,
+        num_parallel_calls_for_decode=tf.data.AUTOTUNE,
     )
+    ds = builder.as_dataset(split=split, shuffle_files=shuffle_files, read_config=read_config)
+    if pipelines > 1 and not by_file:
+        logger.warning(
+            "%s split %s has %d record file(s) for %d input pipelines: every pipeline "
+            "reads all and keeps every %d-th example",
+            name, split, builder.info.splits[split].num_shards, pipelines, pipelines,
+        )
+        ds = shard_examples(ds, input_context)
+    return ds
+
+
+def shard_examples(ds, input_context=None) -> tf.data.Dataset:
+    """Every N-th example of ``ds`` for input pipeline ``input_context.input_pipeline_id``.
+
+    For datasets not read from record files (in memory, or too few files to give
+    each pipeline its own); None or a single pipeline keeps ``ds`` as it is.
+    """
+    if input_context is None or input_context.num_input_pipelines == 1:
+        return ds
+    return ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
 
 
 def image_and_mask(example):
@@ -70,6 +109,30 @@ def _flip_together(image, mask, seeds, *, vertical):
     if vertical:
         stacked = tf.image.stateless_random_flip_up_down(stacked, seed=seeds[1])
     return stacked[..., :-1], stacked[..., -1:]
+
+
+def pair_batches(
+    ds, to_pair, augment, *, seeds_per_example, batch_size, training, seed, cache, shuffle_buffer
+) -> tf.data.Dataset:
+    """The batching every model's input shares: example dicts -> batches of pairs.
+
+    ``to_pair(example)`` converts one TFDS example dict into a pair; when training,
+    pairs are shuffled and ``augment(first, second, seeds)`` gets
+    ``seeds_per_example`` stateless [2]-shaped seeds, new ones every epoch. The
+    other arguments are those of :func:`segmentation_batches`.
+    """
+    ds = ds.map(to_pair, num_parallel_calls=tf.data.AUTOTUNE)
+    if cache:
+        ds = ds.cache()
+    if training:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        seeds = seeds.batch(2 * seeds_per_example)
+        ds = tf.data.Dataset.zip(ds, seeds).map(
+            lambda pair, values: augment(*pair, tf.reshape(values, (seeds_per_example, 2))),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def segmentation_batches(
@@ -96,20 +159,17 @@ def segmentation_batches(
       vertical_flip: also flip vertically with probability 1/2 when training.
       shuffle_buffer: examples in the shuffle buffer.
     """
-    ds = ds.map(image_and_mask, num_parallel_calls=tf.data.AUTOTUNE)
-    if cache:
-        ds = ds.cache()
-    if training:
-        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-        # Two [2]-shaped stateless seeds per example, new ones every epoch.
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(4)
-        ds = tf.data.Dataset.zip(ds, seeds).map(
-            lambda pair, seed_values: _flip_together(
-                *pair, tf.reshape(seed_values, (2, 2)), vertical=vertical_flip
-            ),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return pair_batches(
+        ds,
+        image_and_mask,
+        lambda image, mask, seeds: _flip_together(image, mask, seeds, vertical=vertical_flip),
+        seeds_per_example=2,
+        batch_size=batch_size,
+        training=training,
+        seed=seed,
+        cache=cache,
+        shuffle_buffer=shuffle_buffer,
+    )
 
 
 def validation_examples(ds, count=4) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from dfseg_tf.data.classification import face_pixels
 from dfseg_tf.evaluation import rules
 from dfseg_tf.evaluation import scores as scores_lib
 from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION, ModelCard
@@ -154,7 +155,7 @@ def _model_inputs(input_size: int):
         image = example["image"]
         pixels = tf.cast(image, tf.float32) / 255.0
         if tuple(image.shape[:2]) != (input_size, input_size):
-            pixels = tf.image.resize(pixels, (input_size, input_size))
+            pixels = face_pixels(image, input_size=input_size)
         return {
             "model_input": pixels,
             "image": image,

@@ -1,4 +1,4 @@
-"""Callbacks of a segmentation run: backup, best checkpoint, logs, image summaries."""
+"""Callbacks of a training run: backup, best checkpoint, logs, image summaries."""
 
 import keras
 import numpy as np
@@ -35,7 +35,10 @@ class ImageSummary(keras.callbacks.Callback):
         self._writer = tf.summary.create_file_writer(self.log_dir)
 
     def on_epoch_end(self, epoch, logs=None):
-        predictions = np.asarray(self.model.predict_on_batch(self.images), np.float32)
+        # A direct call on this worker's copy of the model: predict() would spread
+        # these few images over the strategy's replicas and workers.
+        predictions = keras.ops.convert_to_numpy(self.model(self.images, training=False))
+        predictions = predictions.astype(np.float32)
         grid = summary_grid(self.images, self.masks, predictions)
         with self._writer.as_default():
             tf.summary.image(self.tag, grid[np.newaxis], step=epoch)
@@ -46,23 +49,33 @@ class ImageSummary(keras.callbacks.Callback):
             self._writer.close()
 
 
-def segmentation_callbacks(run: RunFolder, *, summary_images, summary_masks, monitor="val_dice"):
-    """The callbacks every segmentation run uses, in the order they must run.
+def run_callbacks(run: RunFolder, *, monitor, mode="max", extra=()):
+    """The callbacks of every training run, in the order they must run.
 
-    BackupAndRestore comes after the epoch's writers: if the process dies in between,
-    the epoch is redone (a duplicate history row) rather than silently lost.
+    Best checkpoint by ``monitor``, history, TensorBoard, then ``extra``, then
+    BackupAndRestore last: if the process dies after the epoch's writers, the epoch is
+    redone (a duplicate history row) rather than silently lost.
     """
     return [
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ModelCheckpoint(
             run.best_model_path,
             monitor=monitor,
-            mode="max",
+            mode=mode,
             save_best_only=True,
-            initial_value_threshold=run.best_logged(monitor),
+            initial_value_threshold=run.best_logged(monitor, mode=mode),
         ),
         keras.callbacks.CSVLogger(run.history_path, append=True),
         keras.callbacks.TensorBoard(run.log_dir, write_graph=False),
-        ImageSummary(summary_images, summary_masks, run.log_dir / "images"),
+        *extra,
         keras.callbacks.BackupAndRestore(run.backup_dir),
     ]
+
+
+def segmentation_callbacks(run: RunFolder, *, summary_images, summary_masks, monitor="val_dice"):
+    """:func:`run_callbacks` with the image grid of predicted maps for TensorBoard."""
+    return run_callbacks(
+        run,
+        monitor=monitor,
+        extra=[ImageSummary(summary_images, summary_masks, run.log_dir / "images")],
+    )

@@ -8,12 +8,23 @@
     <run>/logs/            TensorBoard: train/, validation/ scalars, images/ summaries
     <run>/history.csv      one row per finished epoch (appended across resumes)
     <run>/results.json     what run() returned
+
+Under MultiWorkerMirroredStrategy only the chief writes here; every other worker
+writes the same files to a scratch folder of its own (:func:`worker_run_folder`),
+as Keras' multi-worker guide does, so no two processes write one file.
 """
 
+import contextlib
 import csv
 import dataclasses
 import json
+import logging
+import math
 import pathlib
+import shutil
+import tempfile
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +62,22 @@ class RunFolder:
         self.root.mkdir(parents=True, exist_ok=True)
         return self
 
+    def check_not_finished(self):
+        """Raises FileExistsError if a finished run (results, no backup) is already here."""
+        if self.results_path.exists() and not self.backup_dir.exists():
+            raise FileExistsError(
+                f"{self.root} already holds a finished run ({self.results_path.name}); "
+                "choose another --output-dir"
+            )
+
+    def save_best_card(self, card) -> str | None:
+        """Saves ``card`` beside best.keras; None (and a warning) if no epoch finished."""
+        if not self.best_model_path.exists():
+            logger.warning("%s: no epoch finished, no best model saved", self.root)
+            return None
+        card.save(self.best_model_path)
+        return str(self.best_model_path)
+
     def write_config(self, config) -> pathlib.Path:
         """Writes a dataclass config as JSON."""
         return _write_json(self.config_path, dataclasses.asdict(config))
@@ -76,3 +103,33 @@ class RunFolder:
 def _write_json(path, payload) -> pathlib.Path:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def history_results(history) -> dict:
+    """``epochs`` and ``history`` of a Keras History as JSON-friendly values (NaN as None)."""
+    return {
+        "epochs": list(history.epoch),
+        "history": {
+            name: [None if math.isnan(float(value)) else float(value) for value in values]
+            for name, values in history.history.items()
+        },
+    }
+
+
+@contextlib.contextmanager
+def worker_run_folder(root, *, chief: bool):
+    """The RunFolder this process writes: ``root`` on the chief, a scratch copy elsewhere.
+
+    A non-chief worker starts from the chief's backup when there is one (the run
+    folder must then be on storage every worker sees), so a resumed multi-worker
+    run restarts every worker at the same epoch. The scratch folder is deleted on exit.
+    """
+    run = RunFolder(root)
+    if chief:
+        yield run
+        return
+    with tempfile.TemporaryDirectory(prefix="dfseg-worker-") as scratch:
+        worker = RunFolder(scratch)
+        if run.backup_dir.is_dir():
+            shutil.copytree(run.backup_dir, worker.backup_dir)
+        yield worker

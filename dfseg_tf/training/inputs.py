@@ -1,0 +1,65 @@
+"""A training run's input: which examples each worker reads, batched per replica.
+
+Under a multi-worker strategy each worker runs one input pipeline
+(``tf.distribute.InputContext``): a TFDS split is sharded by record file (see
+``dfseg_tf.data.pipeline.load_split``), an in-memory dataset by example. Batches are
+per replica (``config.batch_size``); the strategy trains each step on one batch per
+replica.
+"""
+
+import tensorflow as tf
+
+from dfseg_tf.data.pipeline import load_split, shard_examples
+from dfseg_tf.training.strategy import distributed_batches
+
+
+def _load(config, split_key, input_context=None) -> tf.data.Dataset:
+    if split_key == "train":
+        return load_split(
+            config.dataset, config.train_split, config.data_dir,
+            shuffle_files=True, seed=config.seed, input_context=input_context,
+        )
+    return load_split(config.dataset, config.validation_split, config.data_dir, input_context=input_context)
+
+
+def load_datasets(config, input_context=None) -> dict:
+    """The train and validation splits of ``config.dataset`` as TFDS example dicts
+    (this input pipeline's share of them when ``input_context`` is given)."""
+    return {split_key: _load(config, split_key, input_context) for split_key in ("train", "validation")}
+
+
+def fit_inputs(config, strategy, to_batches, datasets=None) -> tuple:
+    """(train, validation) batches for ``model.fit`` under ``strategy``.
+
+    Args:
+      config: a RunConfig (dataset, splits, batch_size per replica, seed, limits).
+      strategy: the run's tf.distribute strategy.
+      to_batches: ``to_batches(examples, *, batch_size, training, seed)`` -> batches
+        of (input, target), e.g. a ``functools.partial`` of ``segmentation_batches``.
+      datasets: ``{"train": ds, "validation": ds}`` of in-memory example dicts, shared
+        out by example; None reads ``config.dataset``, shared out by record file.
+
+    Each input pipeline's augmentation seed is ``config.seed`` plus its index, so
+    workers do not flip their examples alike.
+    """
+
+    def batches_of(split_key, training, max_batches):
+        def one_pipeline(input_context):
+            if datasets is None:
+                examples = _load(config, split_key, input_context)
+            else:
+                examples = shard_examples(datasets[split_key], input_context)
+            batches = to_batches(
+                examples,
+                batch_size=config.batch_size,
+                training=training,
+                seed=config.seed + input_context.input_pipeline_id,
+            )
+            return batches.take(max_batches) if max_batches else batches
+
+        return distributed_batches(strategy, one_pipeline)
+
+    return (
+        batches_of("train", True, config.max_train_batches),
+        batches_of("validation", False, config.max_val_batches),
+    )
