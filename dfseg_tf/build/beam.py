@@ -5,7 +5,15 @@ stage 2 groups each original's boxes with all videos cut from it (the original i
 and its fakes, CoGroupByKey on ``original_id``) and extracts their frames. Every video
 shares its original's split, so each split runs its own two stages. Everything that is
 pickled to workers lives in this module, imported from the installed package.
+
+Both stages also count the frames they put through MTCNN, per original, and each split
+logs one line of those counts when it is done (``detection_summary``): the check that
+detection ran once per original however many workers there were. The counts travel as
+data, not as Beam metrics, so a bundle the runner retries is not counted twice.
 """
+
+import collections
+import logging
 
 import apache_beam as beam
 
@@ -15,7 +23,12 @@ from dfseg_tf.extraction import FaceDetector, extract_video, original_face_boxes
 from dfseg_tf.extraction.report import SkipReport, VideoSkipped
 from dfseg_tf.sources.entry import VideoEntry
 
+logger = logging.getLogger(__name__)
+
 _REPORT = "report"
+_DETECTIONS = "detections"
+BOXES_STAGE = "boxes"
+EXTRACT_STAGE = "extract"
 
 
 def _original_of(numbered: tuple[int, VideoEntry]) -> tuple[str, str]:
@@ -24,7 +37,11 @@ def _original_of(numbered: tuple[int, VideoEntry]) -> tuple[str, str]:
 
 
 class _DetectOriginalBoxes(beam.DoFn):
-    """(original_id, path) -> (original_id, boxes), or (original_id, the skip reason)."""
+    """(original_id, path) -> (original_id, boxes), or (original_id, the skip reason).
+
+    Also a ``detections`` record ``(BOXES_STAGE, original_id, frames detected)`` for
+    every original whose frames went through MTCNN.
+    """
 
     def __init__(self, config):
         self._config = config
@@ -34,14 +51,17 @@ class _DetectOriginalBoxes(beam.DoFn):
 
     def process(self, original):
         original_id, path = original
+        frames_before = self._detector.frames_detected
         try:
             yield original_id, original_face_boxes(path, self._config, self._detector)
         except VideoSkipped as skipped:
             yield original_id, str(skipped)
+        yield from _detection_record(BOXES_STAGE, original_id, self._detector.frames_detected - frames_before)
 
 
 class _ExtractVideos(beam.DoFn):
-    """(original_id, {boxes, videos}) -> examples; one ``report`` record per video."""
+    """(original_id, {boxes, videos}) -> examples; one ``report`` record per video, and a
+    ``detections`` record ``(EXTRACT_STAGE, original_id, frames)`` if a video needed MTCNN."""
 
     def __init__(self, config):
         self._config = config
@@ -53,13 +73,18 @@ class _ExtractVideos(beam.DoFn):
         _, joined = grouped
         (boxes,) = joined["boxes"]
         for number, entry in joined["videos"]:
+            frames_before = self._frames_detected()
             try:
                 frames = self._extract(entry, boxes)
             except VideoSkipped as skipped:
                 yield beam.pvalue.TaggedOutput(_REPORT, (entry.video_id, str(entry.path), str(skipped)))
-                continue
-            yield beam.pvalue.TaggedOutput(_REPORT, (entry.video_id, str(entry.path), None))
-            yield from keyed_examples(number, entry, frames)
+            else:
+                yield beam.pvalue.TaggedOutput(_REPORT, (entry.video_id, str(entry.path), None))
+                yield from keyed_examples(number, entry, frames)
+            yield from _detection_record(EXTRACT_STAGE, entry.original_id, self._frames_detected() - frames_before)
+
+    def _frames_detected(self) -> int:
+        return 0 if self._detector is None else self._detector.frames_detected
 
     def _extract(self, entry, boxes):
         if isinstance(boxes, str):
@@ -79,6 +104,39 @@ class _ExtractVideos(beam.DoFn):
         return self._detector
 
 
+def _detection_record(stage: str, original_id: str, frames: int):
+    """The ``detections`` output of a stage that put ``frames`` frames of an original through MTCNN."""
+    if frames:
+        yield beam.pvalue.TaggedOutput(_DETECTIONS, (stage, original_id, frames))
+
+
+def detection_summary(records) -> dict[str, dict[str, int]]:
+    """Per stage: originals detected, frames detected, and originals detected more than once.
+
+    Args:
+      records: ``(stage, original_id, frames)``, one per time a stage ran MTCNN on an original.
+    """
+    summary = {}
+    for stage in (BOXES_STAGE, EXTRACT_STAGE):
+        runs = collections.Counter(original_id for record_stage, original_id, _ in records if record_stage == stage)
+        summary[stage] = {
+            "originals": len(runs),
+            "frames": sum(frames for record_stage, _, frames in records if record_stage == stage),
+            "repeated": sum(1 for n in runs.values() if n > 1),
+        }
+    return summary
+
+
+def _log_detections(records, split: str) -> None:
+    counts = detection_summary(records)
+    boxes, extract = counts[BOXES_STAGE], counts[EXTRACT_STAGE]
+    logger.info(
+        "dfdc_masks %s: faces detected on %d originals (%d frames) in the boxes stage, %d of them more than "
+        "once; %d frames of %d originals detected in the extract stage",
+        split, boxes["originals"], boxes["frames"], boxes["repeated"], extract["frames"], extract["originals"],
+    )
+
+
 def _write_split_report(outcomes, report_path) -> None:
     report = SkipReport()
     for video_id, path, reason in sorted(outcomes, key=lambda outcome: outcome[0]):
@@ -91,7 +149,8 @@ def _write_split_report(outcomes, report_path) -> None:
 
 @beam.ptransform_fn
 def ExtractSplit(root, entries: list[VideoEntry], config, report_path):  # noqa: N802 (Beam naming)
-    """PTransform: pipeline root -> ``(key, example)`` of one split; writes its skip report.
+    """PTransform: pipeline root -> ``(key, example)`` of one split; writes its skip report
+    and logs how many originals and frames each stage put through MTCNN.
 
     Args:
       root: the pipeline (``PBegin``), given by TFDS.
@@ -105,17 +164,23 @@ def ExtractSplit(root, entries: list[VideoEntry], config, report_path):  # noqa:
         | "OriginalOf" >> beam.Map(_original_of)
         | "DistinctOriginals" >> beam.Distinct()
         | "ReshuffleOriginals" >> beam.Reshuffle()
-        | "DetectFaces" >> beam.ParDo(_DetectOriginalBoxes(config))
+        | "DetectFaces" >> beam.ParDo(_DetectOriginalBoxes(config)).with_outputs(_DETECTIONS, main="boxes")
     )
     by_original = videos | "KeyByOriginal" >> beam.Map(lambda numbered: (numbered[1].original_id, numbered))
     extracted = (
-        {"boxes": boxes, "videos": by_original}
+        {"boxes": boxes.boxes, "videos": by_original}
         | "JoinBoxes" >> beam.CoGroupByKey()
-        | "Extract" >> beam.ParDo(_ExtractVideos(config)).with_outputs(_REPORT, main="examples")
+        | "Extract" >> beam.ParDo(_ExtractVideos(config)).with_outputs(_REPORT, _DETECTIONS, main="examples")
     )
     _ = (
         extracted[_REPORT]
         | "CollectOutcomes" >> beam.combiners.ToList()
         | "WriteReport" >> beam.Map(_write_split_report, str(report_path))
+    )
+    _ = (
+        (boxes[_DETECTIONS], extracted[_DETECTIONS])
+        | "AllDetections" >> beam.Flatten()
+        | "CollectDetections" >> beam.combiners.ToList()
+        | "LogDetections" >> beam.Map(_log_detections, entries[0].split)
     )
     return extracted.examples
