@@ -31,9 +31,13 @@ def native_stderr_silenced(*, enabled: bool = True):
 def import_tensorflow_quietly() -> None:
     """Imports TensorFlow (once) with its native start-up lines silenced.
 
-    ``DFSEG_VERBOSE=1`` in the environment keeps them, for debugging an installation.
+    Listing the GPUs inside the silenced block moves CUDA's initialisation (and, on a
+    machine without a GPU, its "failed call to cuInit" line) there too.
+    ``DFSEG_VERBOSE=1`` in the environment keeps all of them, for debugging an installation.
     """
     if "tensorflow" in sys.modules:
         return
     with native_stderr_silenced(enabled=os.environ.get("DFSEG_VERBOSE", "") in ("", "0")):
-        import tensorflow  # noqa: F401
+        import tensorflow
+
+        tensorflow.config.list_physical_devices("GPU")

@@ -33,6 +33,10 @@ def config_name(config: str) -> str:
 def build(config: str, data_dir, *, download_dir=None, extra_args=(), capture=False) -> subprocess.CompletedProcess:
     """Runs ``tfds build dfdc_masks --config CONFIG --data_dir DATA_DIR`` in ``datasets/``.
 
+    Unless ``capture``, TFDS's output streams to the terminal as it comes, except the
+    repr of the whole DatasetInfo that ``tfds build`` prints last (it is in the built
+    dataset_info.json too). With ``capture``, the result's ``stdout`` holds both streams.
+
     Raises:
       RuntimeError: the build failed; the message holds the end of TFDS's output.
     """
@@ -44,12 +48,24 @@ def build(config: str, data_dir, *, download_dir=None, extra_args=(), capture=Fa
         command += ["--download_dir", str(pathlib.Path(download_dir).resolve())]
     command += list(extra_args)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    result = subprocess.run(command, cwd=DATASETS_DIR, env=env, capture_output=capture, text=True)
+    stderr = subprocess.STDOUT if capture else None  # one pipe: two could fill and block each other
+    with subprocess.Popen(command, cwd=DATASETS_DIR, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True) as process:
+        stdout = "".join(_echo_until_dataset_info(process.stdout, echo=not capture))
+        result = subprocess.CompletedProcess(command, process.wait(), stdout)
     if result.returncode != 0:
-        tail = (result.stdout or "")[-2000:] + (result.stderr or "")[-2000:] if capture else ""
+        tail = result.stdout[-4000:]
         raise RuntimeError(f"tfds build {BUILDER_NAME} --config {config_name(config)} failed\n{tail}")
     return result
 
+
+def _echo_until_dataset_info(lines, *, echo: bool):
+    """Yields every line; prints them while ``echo``, up to the DatasetInfo repr."""
+    for line in lines:
+        if line.startswith("tfds.core.DatasetInfo("):
+            echo = False
+        if echo:
+            print(line, end="", flush=True)
+        yield line
 
 if __name__ == "__main__":
     # ``python -m experiments.tfds_build build ...`` is TFDS's own command line, started
