@@ -8,7 +8,10 @@ changed, the IoU is 1 exactly when the mask is empty).
 
 Speed: on one original and its fakes at 1080p, frames per second of decoding, face
 detection, mask extraction and the whole pair pipeline, and peak memory after one video
-and after several (it must stay flat: frames are streamed).
+and after several (it must stay flat: frames are streamed). The target: a pair's mask costs
+under 10% of decoding its two frames (the fake's and the original's), reported as
+``mask_cost_vs_pair_decode``. On a shared machine each timing is the fastest of
+``--speed-repeats`` runs.
 
     python -m experiments.bench_masks [--output results/bench_masks.json]
 """
@@ -75,6 +78,8 @@ def parse_args(argv=None):
     speed.add_argument("--speed-height", type=int, default=1080, help="frame height of the speed videos (default: 1080)")
     speed.add_argument("--speed-frames", type=int, default=64, help="frames of each speed video (default: 64)")
     speed.add_argument("--speed-fakes", type=int, default=3, help="fakes of the speed original (default: 3)")
+    speed.add_argument("--speed-repeats", type=int, default=5,
+                       help="runs of each timed step; the fastest counts, as other work shares the CPU (default: 5)")
     speed.add_argument("--skip-speed", action="store_true", help="only measure quality (default: off)")
     return parser.parse_args(argv)
 
@@ -146,15 +151,19 @@ def write_speed_videos(folder: pathlib.Path, args) -> list[VideoEntry]:
     ]
 
 
-def measure_speed(entries: list[VideoEntry], detector) -> dict:
+# The issue's target: a pair's mask under 10% of decoding the pair's two frames.
+MASK_TARGET_VS_PAIR_DECODE = 0.10
+
+
+def measure_speed(entries: list[VideoEntry], detector, repeats: int) -> dict:
     original, fakes = entries[0], entries[1:]
     config = ExtractionConfig()
     info = probe(original.path)
     indices = sample_frame_indices(info.n_frames, config.frames_per_video)
     all_frames = range(info.n_frames)
 
-    decode_all = _seconds(lambda: sum(1 for _ in iter_frames(original.path, all_frames)))
-    decode_sampled = _seconds(lambda: sum(1 for _ in iter_frames(original.path, indices)))
+    decode_all = _fastest(lambda: sum(1 for _ in iter_frames(original.path, all_frames)), repeats)
+    decode_sampled = _fastest(lambda: sum(1 for _ in iter_frames(original.path, indices)), repeats)
     detect_frames = indices[:8]
     detect = _seconds(lambda: [detector.largest(frame) for _, frame in iter_frames(original.path, detect_frames)])
     detect -= decode_all * detect_frames[-1] / info.n_frames  # only the network, not the decode before it
@@ -163,36 +172,42 @@ def measure_speed(entries: list[VideoEntry], detector) -> dict:
     pipeline_cold = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=cold_cache))
     pipeline_warm = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=cold_cache))
     boxes = cold_cache.get("original")
-    mask_seconds, mask_only_seconds = _mask_seconds(fakes[0], original, indices, boxes, config)
+    example_seconds, mask_seconds = _mask_seconds(fakes[0], original, indices, boxes, config, repeats)
 
     n = len(indices)
+    pair_decode = 2 * decode_all / info.n_frames  # the fake's frame and the original's
+    mask_vs_pair_decode = (mask_seconds / n) / pair_decode
     return {
         "video": f"{info.width}x{info.height}, {info.n_frames} frames, {n} sampled",
         "decode_fps_all_frames": info.n_frames / decode_all,
         "decode_fps_sampled": n / decode_sampled,
         "detect_fps": len(detect_frames) / detect,
+        "example_fps": n / example_seconds,
         "mask_fps": n / mask_seconds,
-        "mask_only_fps": n / mask_only_seconds,
-        "mask_cost_vs_decode": (mask_seconds / n) / (decode_all / info.n_frames),
+        "decode_ms_per_frame": 1e3 * decode_all / info.n_frames,
+        "example_ms_per_pair": 1e3 * example_seconds / n,
+        "mask_ms_per_pair": 1e3 * mask_seconds / n,
+        "example_cost_vs_pair_decode": (example_seconds / n) / pair_decode,
+        "mask_cost_vs_pair_decode": mask_vs_pair_decode,
+        "mask_target_vs_pair_decode": MASK_TARGET_VS_PAIR_DECODE,
+        "mask_target_met": bool(mask_vs_pair_decode < MASK_TARGET_VS_PAIR_DECODE),
         "pair_pipeline_fps_with_detection": n / pipeline_cold,
         "pair_pipeline_fps_boxes_cached": n / pipeline_warm,
         "memory": _memory(fakes, config, detector, cold_cache),
     }
 
 
-def _mask_seconds(fake, original, indices, boxes, config) -> tuple[float, float]:
-    """Seconds spent per pair of frames on the mask work, without the decoding around it:
-    (alignment check + crops + mask + resizes, the mask function alone)."""
-    whole = alone = 0.0
+def _mask_seconds(fake, original, indices, boxes, config, repeats: int) -> tuple[float, float]:
+    """Seconds spent on the sampled pairs of frames, without the decoding around them: by
+    ``frame_pair_example`` (alignment check, crops, mask, crop resize) and by ``manipulation_mask``
+    alone. Each pair counts its fastest of ``repeats`` runs."""
+    example = mask = 0.0
     for (i, fake_frame), (_, real_frame) in zip(iter_frames(fake.path, indices), iter_frames(original.path, indices)):
-        start = time.perf_counter()
-        frame_pair_example(i, fake_frame, real_frame, boxes[i], config, fake)
-        whole += time.perf_counter() - start
+        example += _fastest(lambda: frame_pair_example(i, fake_frame, real_frame, boxes[i], config, fake), repeats)
         x0, y0, x1, y1 = boxes[i]
-        start = time.perf_counter()
-        manipulation_mask(real_frame[y0:y1, x0:x1], fake_frame[y0:y1, x0:x1], threshold=config.threshold)
-        alone += time.perf_counter() - start
-    return whole, alone
+        real_crop, fake_crop = real_frame[y0:y1, x0:x1], fake_frame[y0:y1, x0:x1]
+        mask += _fastest(lambda: manipulation_mask(real_crop, fake_crop, threshold=config.threshold), repeats)
+    return example, mask
 
 
 def _memory(fakes, config, detector, box_cache) -> dict:
@@ -231,6 +246,11 @@ def _seconds(function) -> float:
     return time.perf_counter() - start
 
 
+def _fastest(function, repeats: int) -> float:
+    """Seconds of the fastest of ``repeats`` runs: the least disturbed by other work on the machine."""
+    return min(_seconds(function) for _ in range(repeats))
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -249,6 +269,10 @@ def print_tables(results: dict) -> None:
                 print(f"  {key:36s} {value:10.3f}")
         for key, value in results["speed"]["memory"].items():
             print(f"  {key:36s} {value:10.1f}")
+        speed = results["speed"]
+        verdict = "met" if speed["mask_target_met"] else "NOT met"
+        print(f"mask cost vs decoding the pair's two frames: {speed['mask_cost_vs_pair_decode']:.3f} "
+              f"(target < {speed['mask_target_vs_pair_decode']:.2f}): {verdict}")
 
 
 def run(args) -> dict:
@@ -262,7 +286,7 @@ def run(args) -> dict:
         }
         if not args.skip_speed:
             folder = workdir / "speed"
-            results["speed"] = measure_speed(write_speed_videos(folder, args), detector)
+            results["speed"] = measure_speed(write_speed_videos(folder, args), detector, args.speed_repeats)
     return results
 
 

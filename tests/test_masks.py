@@ -1,9 +1,14 @@
 """Masks on hand-made arrays: blur, distance, threshold, the 100-pixel rule, resizing."""
 
+import functools
+import math
+
+import cv2
 import numpy as np
 import pytest
+import skimage.measure
 
-from dfseg_tf.extraction.masks import blurred_distance, keep_large_components, manipulation_mask
+from dfseg_tf.extraction.masks import DEFAULT_THRESHOLD, blurred_distance, keep_large_components, manipulation_mask
 
 
 def _pair(shape=(120, 120), square=(40, 80), shift=(30, 40, 0)):
@@ -75,3 +80,84 @@ def test_mask_stays_binary_after_resize():
 def test_mismatched_crops_are_rejected():
     with pytest.raises(ValueError, match="same shape"):
         blurred_distance(np.zeros((10, 10, 3), np.uint8), np.zeros((10, 12, 3), np.uint8))
+
+
+# ---------------------------------------------------------------- the fast path against the method, step by step
+
+
+def _reference_distance(real: np.ndarray, fake: np.ndarray) -> np.ndarray:
+    """METHOD.md 2 in plain float64 numpy: blur both crops with the 5x5 Gaussian (OpenCV's: binomial
+    taps, borders reflected without repeating the edge), then the Euclidean RGB distance."""
+    taps = np.array([1, 4, 6, 4, 1]) / 16
+    kernel = np.outer(taps, taps)
+
+    def blur(image):
+        padded = np.pad(image.astype(np.float64), ((2, 2), (2, 2), (0, 0)), mode="reflect")
+        height, width = image.shape[:2]
+        return sum(kernel[i, j] * padded[i : i + height, j : j + width] for i in range(5) for j in range(5))
+
+    return np.sqrt(((blur(real) - blur(fake)) ** 2).sum(axis=-1))
+
+
+def _reference_mask(real, fake, threshold, min_pixels, size):
+    distance = _reference_distance(real, fake)
+    labels = skimage.measure.label(distance > threshold, connectivity=2)  # 8-connected
+    large = np.bincount(labels.ravel()) >= min_pixels
+    large[0] = False
+    kept = large[labels].astype(np.uint8)
+    near_threshold = (np.abs(distance - threshold) < 1e-3).astype(np.uint8)  # float rounding may go either way
+    resize = functools.partial(cv2.resize, dsize=(size, size), interpolation=cv2.INTER_NEAREST)
+    return resize(kept), resize(near_threshold).astype(bool)
+
+
+def _noisy_pair(rng, shape):
+    """A textured crop and its 're-encoded' copy: small noise everywhere, like two H.264 encodings."""
+    real = cv2.GaussianBlur(rng.integers(0, 256, (*shape, 3), dtype=np.uint8), (9, 9), 0)
+    noise = rng.normal(0, 4, (*shape, 3))
+    fake = np.clip(real + noise, 0, 255).astype(np.uint8)
+    return real, fake
+
+
+def _structured_pairs(threshold):
+    """Crops a person can picture: a grey shift just above the threshold (where the fast path's
+    bound is tightest), a lone blob of a little over 100 pixels, a partial change, specks either side of 100 pixels, a change touching
+    the crop's edges, an unchanged re-encode, a whole-face change, uniform random noise."""
+    real = np.full((120, 120, 3), 100, np.uint8)
+    fake = real.copy()
+    fake[30:90, 30:90] += np.uint8(math.floor(threshold / math.sqrt(3)) + 1)  # same in R, G and B
+    yield "grey shift", real, fake
+    fake = real.copy()
+    fake[50:62, 50:62, 0] += np.uint8(2 * threshold)  # in red only: about 144 pixels above the threshold
+    yield "lone blob", real, fake
+    rng = np.random.default_rng(7)
+    real, fake = _noisy_pair(rng, (180, 200))
+    fake[100:140, 60:130] = np.clip(fake[100:140, 60:130] + np.array([40, -35, 20]), 0, 255)  # a mouth
+    fake[20:29, 20:31] = 255 - fake[20:29, 20:31]  # a 99-pixel speck
+    fake[20:30, 150:160] = 255 - fake[20:30, 150:160]  # a 100-pixel blob
+    yield "partial and specks", real, fake
+    real, fake = _noisy_pair(rng, (150, 150))
+    fake[:40, :] = np.clip(fake[:40, :].astype(int) + 50, 0, 255)  # along the top edge and both sides
+    fake[120:, 140:] = 0  # a corner
+    yield "edges", real, fake
+    yield "unchanged", *_noisy_pair(rng, (160, 160))
+    real, fake = _noisy_pair(rng, (160, 140))
+    fake[10:150, 10:130] = rng.integers(0, 256, (140, 120, 3), dtype=np.uint8)
+    yield "whole", real, fake
+    yield "uniform noise", rng.integers(0, 256, (97, 131, 3), dtype=np.uint8), rng.integers(0, 256, (97, 131, 3), dtype=np.uint8)
+
+
+def test_opencv_5x5_gaussian_is_the_binomial_kernel_of_the_reference():
+    assert np.array_equal(cv2.getGaussianKernel(5, 0).ravel(), np.array([1, 4, 6, 4, 1]) / 16)
+
+
+@pytest.mark.parametrize("threshold", [5.0, 15.0, DEFAULT_THRESHOLD, 60.0])
+def test_fast_mask_equals_the_plain_method_on_random_and_structured_crops(threshold):
+    checked_pixels = 0
+    for name, real, fake in _structured_pairs(threshold):
+        size = max(real.shape[:2])  # no pixel of the source lost to the resize
+        fast = manipulation_mask(real, fake, threshold=threshold, size=size)
+        reference, near_threshold = _reference_mask(real, fake, threshold, 100, size)
+        differs = fast != reference
+        assert not (differs & ~near_threshold).any(), f"{name}: {int(differs.sum())} pixels differ"
+        checked_pixels += int(reference.sum())
+    assert checked_pixels > 5_000  # the crops do exercise the rule, not only empty masks
