@@ -1,48 +1,96 @@
-"""How fast dfdc_masks builds, and how fast its records feed training, on this machine.
+"""How fast dfdc_masks builds, how it scales with Beam workers, and what the full DFDC would take.
 
-    python -m experiments.bench_build
+    python -m experiments.bench_build [--workers 1 2] [--parts 5 10]
 
-Measures, on the synthetic corpus (written once, not timed):
+Measures, on the synthetic corpus (320x240, 16-frame videos) at two corpus sizes
+(``--parts``; corpora written once, not timed):
 - decode + detection alone: every sampled frame of every video decoded once, MTCNN run
   once per original (the least work any build must do);
-- the TFDS build without Beam, and with Beam (DirectRunner, multi_processing workers);
-- the input pipeline reading the records back through tf.data: TFDS decode (JPEG, PNG),
-  ``dfseg_tf.data.pipeline.segmentation_batches`` (float conversion, shuffle, flips,
-  batch, prefetch).
+- extraction alone: ``extract_many`` in this process (detection once per original,
+  crops, masks), without TFDS;
+- the TFDS build without Beam, and with Beam on the DirectRunner in multi_processing mode
+  with each ``--workers`` count.
+Each is fitted as ``seconds = a + b * videos`` over the two sizes: ``a`` is the fixed
+start-up (a Beam worker imports TensorFlow and loads MTCNN), ``b`` the cost of one more
+video; CPU seconds (this process and its finished children, i.e. the Beam workers) are
+fitted the same way.
+
+Then a DFDC-sized pair at 1920x1080 (``--hd-seconds`` long, written once, not timed), at
+``--hd-frames-per-video`` frames: CPU seconds of detection on the original, extraction of
+the original with those boxes, and extraction of the fake (decodes fake and original,
+masks). From these and the per-example cost of writing records with Beam, it projects
+the full DFDC onto N workers (linear scaling assumed; see ``docs/scaling_build.md``).
+
+Last, the input pipeline reading the records back through tf.data.
 Targets: a build within 2x of decode + detection; >= 500 images/s per CPU core.
-Writes JSON and prints a table.
+Writes JSON and prints tables. The machine may be shared: the load average is recorded.
 """
 
 import argparse
 import json
 import os
 import pathlib
+import resource
+import shutil
 import sys
 import tempfile
 import time
 
+import numpy as np
 import tensorflow_datasets as tfds
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from dfseg_tf import build
+from dfseg_tf.corpus import CorpusSpec, write_dfdc_corpus
+from dfseg_tf.corpus import scene as scenes
+from dfseg_tf.corpus.planting import fake_plan, original_plan, write_plan
 from dfseg_tf.data.pipeline import segmentation_batches
-from dfseg_tf.extraction import FaceDetector, VideoSkipped, iter_frames, original_face_boxes, probe, sample_frame_indices
+from dfseg_tf.extraction import (
+    ExtractionConfig,
+    FaceDetector,
+    VideoSkipped,
+    extract_many,
+    extract_video,
+    iter_frames,
+    original_face_boxes,
+    probe,
+    sample_frame_indices,
+)
+from dfseg_tf.sources.entry import FAKE, REAL, TRAIN, VideoEntry
 
 DATASETS_DIR = pathlib.Path(__file__).resolve().parents[1] / "datasets"
+
+# The DFDC training set (Kaggle): 119,154 videos, 19,154 of them originals, mostly
+# 10 s at 30 fps and 1920x1080 (or portrait 1080x1920).
+DFDC_VIDEOS = 119_154
+DFDC_ORIGINALS = 19_154
+DFDC_FRAMES_PER_VIDEO = 32
+PROJECTED_WORKERS = (1, 2, 16, 64, 256)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work-dir", type=pathlib.Path, default=None,
-                        help="where the corpus and the builds go (default: a new temporary folder)")
-    parser.add_argument("--frames-per-video", type=int, default=8, help="frames sampled per video (default: 8)")
-    parser.add_argument("--beam-workers", type=int, default=2, help="DirectRunner worker processes (default: 2)")
-    parser.add_argument("--skip-beam", action="store_true", help="do not time the Beam build (default: time it)")
-    parser.add_argument("--batch-size", type=int, default=16, help="input pipeline batch size (default: 16)")
-    parser.add_argument("--pipeline-images", type=int, default=4096,
-                        help="images read through the input pipeline (default: 4096)")
-    parser.add_argument("--output", type=pathlib.Path, default=pathlib.Path("results/bench_build.json"),
-                        help="JSON file of the figures (default: results/bench_build.json)")
+    paths = parser.add_argument_group("paths")
+    paths.add_argument("--work-dir", type=pathlib.Path, default=None,
+                       help="where the corpora and the builds go; corpora there are reused "
+                            "(default: a new temporary folder)")
+    paths.add_argument("--output", type=pathlib.Path, default=pathlib.Path("results/bench_build.json"),
+                       help="JSON file of the figures (default: results/bench_build.json)")
+    size = parser.add_argument_group("run size")
+    size.add_argument("--parts", type=int, nargs=2, default=[5, 10],
+                      help="the two synthetic corpus sizes, in DFDC parts, for the a + b*videos fit (default: 5 10)")
+    size.add_argument("--frames-per-video", type=int, default=8,
+                      help="frames sampled per synthetic video (default: 8)")
+    size.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                      help="DirectRunner worker process counts to time (default: 1 2)")
+    size.add_argument("--skip-beam", action="store_true", help="do not time Beam builds (default: time them)")
+    size.add_argument("--hd-seconds", type=float, default=10.0,
+                      help="length of the 1920x1080 original and fake at 30 fps (default: 10)")
+    size.add_argument("--hd-frames-per-video", type=int, default=DFDC_FRAMES_PER_VIDEO,
+                      help=f"frames sampled from the 1080p pair (default: {DFDC_FRAMES_PER_VIDEO})")
+    size.add_argument("--batch-size", type=int, default=16, help="input pipeline batch size (default: 16)")
+    size.add_argument("--pipeline-images", type=int, default=4096,
+                      help="images read through the input pipeline (default: 4096)")
     return parser.parse_args(argv)
 
 
@@ -54,38 +102,201 @@ def _builder_classes():
     return Builder, DfdcMasksConfig
 
 
-def time_decode_and_detection(entries, config) -> dict:
+class _Clock:
+    """Wall and CPU seconds of a block: this process's threads and the children it waited for."""
+
+    def __enter__(self):
+        self._start = (time.perf_counter(), self._cpu())
+        return self
+
+    def __exit__(self, *exc_info):
+        wall, cpu = self._start
+        self.seconds = time.perf_counter() - wall
+        self.cpu_seconds = self._cpu() - cpu
+
+    @staticmethod
+    def _cpu() -> float:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + children.ru_utime + children.ru_stime
+
+    def figures(self, **counts) -> dict:
+        return {"seconds": self.seconds, "cpu_seconds": self.cpu_seconds, **counts}
+
+
+def synthetic_corpus(work: pathlib.Path, parts: int) -> pathlib.Path:
+    """The download dir holding a synthetic corpus of ``parts`` parts, where the builder looks for it."""
+    downloads = work / f"parts{parts}" / "downloads"
+    corpus = downloads / build.SYNTHETIC_CORPUS_FOLDER
+    if not (corpus / "CORPUS_COMPLETE").exists():
+        shutil.rmtree(corpus, ignore_errors=True)
+        write_dfdc_corpus(corpus, parts=parts)
+        build.mark_synthetic_corpus_complete(corpus)
+    return downloads
+
+
+def time_decode_and_detection(entries, config, detector) -> dict:
     """Each video's sampled frames decoded once; faces detected once per original."""
-    detector = FaceDetector()
-    start = time.perf_counter()
     frames = 0
     originals = set()
-    for entry in entries:
-        try:
-            indices = sample_frame_indices(probe(entry.path).n_frames, config.frames_per_video)
-            if entry.original_path is not None and entry.original_id not in originals:
-                originals.add(entry.original_id)
-                original_face_boxes(entry.original_path, config, detector)
-            if entry.path != entry.original_path:
-                frames += sum(1 for _ in iter_frames(entry.path, indices))
-            else:
-                frames += len(indices)  # decoded by the detection above
-        except VideoSkipped:
-            continue
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "videos": len(entries), "frames": frames}
+    with _Clock() as clock:
+        for entry in entries:
+            try:
+                indices = sample_frame_indices(probe(entry.path).n_frames, config.frames_per_video)
+                if entry.original_path is not None and entry.original_id not in originals:
+                    originals.add(entry.original_id)
+                    original_face_boxes(entry.original_path, config, detector)
+                if entry.path != entry.original_path:
+                    frames += sum(1 for _ in iter_frames(entry.path, indices))
+                else:
+                    frames += len(indices)  # decoded by the detection above
+            except VideoSkipped:
+                continue
+    return clock.figures(videos=len(entries), frames=frames)
+
+
+def time_extraction(entries, config, detector) -> dict:
+    """What a build does to the videos, without TFDS: ``extract_many`` in this process."""
+    with _Clock() as clock:
+        frames = sum(len(examples) for _, examples in extract_many(entries, config, detector=detector))
+    return clock.figures(videos=len(entries), frames=frames)
 
 
 def time_build(builder_cls, config, data_dir, download_dir, beam_options=None) -> dict:
+    shutil.rmtree(data_dir, ignore_errors=True)  # a finished build would not run again
     builder = builder_cls(config=config, data_dir=str(data_dir))
     download_config = tfds.download.DownloadConfig(beam_options=beam_options)
-    start = time.perf_counter()
-    builder.download_and_prepare(download_dir=str(download_dir), download_config=download_config)
-    seconds = time.perf_counter() - start
+    with _Clock() as clock:
+        builder.download_and_prepare(download_dir=str(download_dir), download_config=download_config)
     report = json.loads((pathlib.Path(builder.data_dir) / "skip_report.json").read_text())
-    videos = report["processed"] + report["skipped_count"]
     frames = sum(split.num_examples for split in builder.info.splits.values())
-    return {"seconds": seconds, "videos": videos, "frames": frames}
+    return clock.figures(videos=report["processed"] + report["skipped_count"], frames=frames)
+
+
+def beam_options(workers: int) -> PipelineOptions:
+    return PipelineOptions([
+        "--runner=DirectRunner", f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing",
+    ])
+
+
+def fit_start_up_and_per_video(runs: list[dict]) -> dict:
+    """``seconds = a + b * videos`` (and the same for CPU seconds) through the runs of two corpus sizes."""
+    small, large = sorted(runs, key=lambda run: run["videos"])
+    fitted = {}
+    for measure in ("seconds", "cpu_seconds"):
+        per_video = (large[measure] - small[measure]) / (large["videos"] - small["videos"])
+        fitted[f"start_up_{measure}"] = small[measure] - per_video * small["videos"]
+        fitted[f"per_video_{measure}"] = per_video
+    fitted["per_video_frames"] = (large["frames"] - small["frames"]) / (large["videos"] - small["videos"])
+    fitted["marginal_videos_per_s"] = 1 / fitted["per_video_seconds"]
+    return fitted
+
+
+def _rates(figures: dict) -> dict:
+    return {**figures, "videos_per_s": figures["videos"] / figures["seconds"],
+            "frames_per_s": figures["frames"] / figures["seconds"]}
+
+
+def measure_synthetic(args, work: pathlib.Path) -> dict:
+    """Every stage at both corpus sizes, each fitted as start-up + per-video cost."""
+    builder_cls, config_cls = _builder_classes()
+    config = config_cls(name=f"synthetic_bench{args.frames_per_video}", dataset="synthetic",
+                        frames_per_video=args.frames_per_video)
+    plan = config.build_plan()
+    detector = FaceDetector()  # loaded before the in-process stages' clocks start
+    stages = ["decode_and_detection", "extraction", "build_local"]
+    if not args.skip_beam:
+        stages += [f"build_beam_{workers}_workers" for workers in args.workers]
+    runs = {stage: [] for stage in stages}
+    for parts in args.parts:
+        downloads = synthetic_corpus(work, parts)
+        corpus = downloads / build.SYNTHETIC_CORPUS_FOLDER
+        entries = [e for videos in build.entries_by_split(plan.list_entries(corpus)).values() for e in videos]
+        extraction = plan.extraction_config()
+        runs["decode_and_detection"].append(time_decode_and_detection(entries, extraction, detector))
+        runs["extraction"].append(time_extraction(entries, extraction, detector))
+        runs["build_local"].append(time_build(builder_cls, config, work / f"parts{parts}" / "local", downloads))
+        for workers in [] if args.skip_beam else args.workers:
+            data_dir = work / f"parts{parts}" / f"beam{workers}"
+            runs[f"build_beam_{workers}_workers"].append(
+                time_build(builder_cls, config, data_dir, downloads, beam_options(workers)))
+    return {
+        stage: {"runs": [dict(_rates(run), parts=parts) for run, parts in zip(stage_runs, args.parts)],
+                **fit_start_up_and_per_video(stage_runs)}
+        for stage, stage_runs in runs.items()
+    } | {"name": config.name, "work_dir": str(work)}
+
+
+def write_hd_pair(folder: pathlib.Path, seconds: float) -> tuple[VideoEntry, VideoEntry]:
+    """A 1920x1080 original and a fake of it (mouth changed), each ``seconds`` long at 30 fps."""
+    spec = CorpusSpec(width=1920, height=1080, n_frames=round(seconds * 30), fps=30.0)
+    rng = np.random.default_rng(0)
+    original = original_plan("hd_original", "hd_original.mp4", scenes.random_scene(rng), spec)
+    fake = fake_plan(original, "hd_fake", "hd_fake.mp4", scenes.random_manipulation(rng, "mouth"))
+    done = folder / "PAIR_COMPLETE"
+    if not done.exists():
+        for plan in (original, fake):
+            write_plan(folder, plan)
+        done.write_text(f"{spec}\n")
+    original_path = folder / original.path
+    entry = {"split": TRAIN, "source": "dfdc", "original_id": original.video_id, "original_path": original_path}
+    return (VideoEntry(original.video_id, original_path, REAL, **entry),
+            VideoEntry(fake.video_id, folder / fake.path, FAKE, **entry))
+
+
+def measure_hd_pair(args, work: pathlib.Path) -> dict:
+    """CPU seconds of each per-video step of a build on a DFDC-sized 1080p original and fake."""
+    original, fake = write_hd_pair(work / "hd_pair", args.hd_seconds)
+    config = ExtractionConfig(frames_per_video=args.hd_frames_per_video)
+    detector = FaceDetector()
+    _, first_frame = next(iter_frames(original.path, [0]))
+    detector.largest(first_frame)  # warm-up: MTCNN's first call at a frame size traces its graphs
+    with _Clock() as detection:
+        boxes = original_face_boxes(original.path, config, detector)
+    with _Clock() as original_extraction:
+        extract_video(original, config, boxes=boxes)
+    with _Clock() as fake_extraction:
+        examples = extract_video(fake, config, boxes=boxes)
+    info = probe(original.path)
+    return {
+        "width": info.width, "height": info.height, "n_frames": info.n_frames,
+        "megabytes": {"original": original.path.stat().st_size / 2**20, "fake": fake.path.stat().st_size / 2**20},
+        "frames_per_video": len(examples),
+        "detect_original": detection.figures(),
+        "extract_original": original_extraction.figures(),
+        "extract_fake": fake_extraction.figures(),
+    }
+
+
+def project_dfdc(synthetic: dict, hd: dict, beam_stage: str) -> dict:
+    """CPU hours of a Beam build of the full DFDC, and hours on N workers with linear scaling.
+
+    Per original: detection and its own extraction at 1080p; per fake: its extraction
+    (both videos decoded, masks). Per example, what Beam adds beyond extraction (JPEG
+    and PNG encoding, serialising, shuffling, writing), from the synthetic fits; it does
+    not depend on the source resolution (crops are 256x256).
+    """
+    beam_cpu_per_example = (
+        (synthetic[beam_stage]["per_video_cpu_seconds"] - synthetic["extraction"]["per_video_cpu_seconds"])
+        / synthetic[beam_stage]["per_video_frames"]
+    )
+    write_per_video = beam_cpu_per_example * hd["frames_per_video"]
+    per_original = hd["detect_original"]["cpu_seconds"] + hd["extract_original"]["cpu_seconds"] + write_per_video
+    per_fake = hd["extract_fake"]["cpu_seconds"] + write_per_video
+    fakes = DFDC_VIDEOS - DFDC_ORIGINALS
+    cpu_hours = (DFDC_ORIGINALS * per_original + fakes * per_fake) / 3600
+    start_up_hours = synthetic[beam_stage]["start_up_seconds"] / 3600
+    return {
+        "videos": DFDC_VIDEOS,
+        "originals": DFDC_ORIGINALS,
+        "frames_per_video": hd["frames_per_video"],
+        "beam_stage": beam_stage,
+        "beam_cpu_seconds_per_example": beam_cpu_per_example,
+        "cpu_seconds_per_original": per_original,
+        "cpu_seconds_per_fake": per_fake,
+        "detection_share": DFDC_ORIGINALS * hd["detect_original"]["cpu_seconds"] / (cpu_hours * 3600),
+        "cpu_hours": cpu_hours,
+        "hours_on_workers": {str(n): cpu_hours / n + start_up_hours for n in PROJECTED_WORKERS},
+    }
 
 
 def time_input_pipeline(name, data_dir, *, batch_size, images) -> dict:
@@ -97,56 +308,55 @@ def time_input_pipeline(name, data_dir, *, batch_size, images) -> dict:
     for _ in range(n_batches):
         next(batches)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "images": n_batches * batch_size}
-
-
-def _rates(figures: dict) -> dict:
-    figures = dict(figures)
-    if "videos" in figures:
-        figures["videos_per_s"] = figures["videos"] / figures["seconds"]
-    if "frames" in figures:
-        figures["frames_per_s"] = figures["frames"] / figures["seconds"]
-    return figures
+    images_per_s = n_batches * batch_size / seconds
+    return {"seconds": seconds, "images": n_batches * batch_size, "images_per_s": images_per_s,
+            "images_per_s_per_core": images_per_s / os.cpu_count()}
 
 
 def run(args) -> dict:
     work = args.work_dir or pathlib.Path(tempfile.mkdtemp(prefix="bench_build_"))
-    downloads = work / "downloads"
-    corpus = build.prepare_synthetic_corpus(downloads / build.SYNTHETIC_CORPUS_FOLDER)
-    builder_cls, config_cls = _builder_classes()
-    name = f"synthetic_bench{args.frames_per_video}"
-    config = config_cls(name=name, dataset="synthetic", frames_per_video=args.frames_per_video)
-    plan = config.build_plan()
-    entries = [e for videos in build.entries_by_split(plan.list_entries(corpus)).values() for e in videos]
-
-    results = {"cpu_cores": os.cpu_count(), "frames_per_video": args.frames_per_video}
-    results["decode_and_detection"] = _rates(time_decode_and_detection(entries, plan.extraction_config()))
-    results["build_local"] = _rates(time_build(builder_cls, config, work / "local", downloads))
-    if not args.skip_beam:
-        options = (f"--runner=DirectRunner --direct_num_workers={args.beam_workers} "
-                   "--direct_running_mode=multi_processing")
-        beam_options = PipelineOptions(options.split())
-        results["build_beam"] = _rates(time_build(builder_cls, config, work / "beam", downloads, beam_options))
-    pipeline = time_input_pipeline(f"dfdc_masks/{name}", work / "local", batch_size=args.batch_size,
-                                   images=args.pipeline_images)
-    pipeline["images_per_s"] = pipeline["images"] / pipeline["seconds"]
-    pipeline["images_per_s_per_core"] = pipeline["images_per_s"] / os.cpu_count()
-    results["input_pipeline"] = pipeline
-    baseline = results["decode_and_detection"]["seconds"]
-    for key in ("build_local", "build_beam"):
-        if key in results:
-            results[key]["x_decode_and_detection"] = results[key]["seconds"] / baseline
+    results = {"cpu_cores": os.cpu_count(), "load_average_start": os.getloadavg()[0],
+               "frames_per_video": args.frames_per_video, "parts": args.parts}
+    synthetic = measure_synthetic(args, work)
+    results["synthetic"] = synthetic
+    results["hd_pair"] = measure_hd_pair(args, work)
+    beam_stage = "build_local" if args.skip_beam else f"build_beam_{min(args.workers)}_workers"
+    results["projection"] = project_dfdc(synthetic, results["hd_pair"], beam_stage)
+    largest_local = work / f"parts{max(args.parts)}" / "local"
+    results["input_pipeline"] = time_input_pipeline(f"dfdc_masks/{synthetic['name']}", largest_local,
+                                                    batch_size=args.batch_size, images=args.pipeline_images)
+    results["load_average_end"] = os.getloadavg()[0]
     return results
 
 
 def print_table(results: dict) -> None:
-    print(f"{'stage':<22}{'seconds':>9}{'videos/s':>10}{'frames/s':>10}{'x decode+det':>14}")
-    for key in ("decode_and_detection", "build_local", "build_beam"):
-        if key not in results:
+    synthetic = results["synthetic"]
+    baseline = synthetic["decode_and_detection"]["per_video_seconds"]
+    print(f"synthetic corpus 320x240, {results['frames_per_video']} frames a video, parts {results['parts']} "
+          f"(load average {results['load_average_start']:.1f} -> {results['load_average_end']:.1f} "
+          f"on {results['cpu_cores']} cores)")
+    print(f"{'stage':<26}{'videos':>14}{'videos/s':>16}{'frames/s':>16}{'start-up s':>12}"
+          f"{'s/video':>9}{'CPU s/video':>13}{'x dec+det':>11}")
+    for stage, row in synthetic.items():
+        if not isinstance(row, dict):
             continue
-        row = results[key]
-        ratio = f"{row.get('x_decode_and_detection', 1.0):.2f}"
-        print(f"{key:<22}{row['seconds']:>9.1f}{row['videos_per_s']:>10.2f}{row['frames_per_s']:>10.1f}{ratio:>14}")
+        runs = row["runs"]
+        videos = " / ".join(str(run["videos"]) for run in runs)
+        videos_per_s = " / ".join(f"{run['videos_per_s']:.2f}" for run in runs)
+        frames_per_s = " / ".join(f"{run['frames_per_s']:.1f}" for run in runs)
+        print(f"{stage:<26}{videos:>14}{videos_per_s:>16}{frames_per_s:>16}{row['start_up_seconds']:>12.1f}"
+              f"{row['per_video_seconds']:>9.2f}{row['per_video_cpu_seconds']:>13.2f}"
+              f"{row['per_video_seconds'] / baseline:>11.2f}")
+    hd = results["hd_pair"]
+    print(f"\n{hd['width']}x{hd['height']}, {hd['n_frames']} frames, {hd['frames_per_video']} sampled, CPU seconds: "
+          + ", ".join(f"{step} {hd[step]['cpu_seconds']:.2f}" for step in
+                      ("detect_original", "extract_original", "extract_fake")))
+    projection = results["projection"]
+    print(f"full DFDC ({projection['videos']:,} videos, {projection['originals']:,} originals), "
+          f"{projection['beam_stage']}: {projection['cpu_hours']:.0f} CPU hours "
+          f"(detection {projection['detection_share']:.0%})")
+    for workers, hours in projection["hours_on_workers"].items():
+        print(f"  {workers:>4} workers: {hours:8.1f} h")
     pipeline = results["input_pipeline"]
     print(f"input pipeline: {pipeline['images_per_s']:.0f} images/s on {results['cpu_cores']} cores "
           f"= {pipeline['images_per_s_per_core']:.0f} images/s per core (target >= 500)")
