@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from dfseg_tf.extraction.faces import BoxCache, FaceDetector, fill_missing_boxes, square_box
+from dfseg_tf.extraction.faces import BoxCache, FaceDetector, box_pixels, crop_face, fill_missing_boxes, square_box
 from dfseg_tf.extraction.report import VideoSkipped
 
 ASTRONAUT_FACE = (182, 64, 83, 107)  # x, y, w, h of the face in skimage's 512x512 astronaut
@@ -60,6 +60,16 @@ def test_detector_counts_the_frames_it_sees(detector):
     before = detector.frames_detected
     detector.detect(np.zeros((64, 64, 3), np.uint8))
     assert detector.frames_detected == before + 1
+
+
+def test_crop_face_cuts_the_box_and_resizes_it_to_a_square():
+    frame = np.arange(40 * 60 * 3, dtype=np.uint8).reshape(40, 60, 3)
+    box = (10, 5, 30, 25)
+    assert np.array_equal(box_pixels(frame, box), frame[5:25, 10:30])
+    assert np.array_equal(crop_face(frame, box, 20), frame[5:25, 10:30])  # already the size: unchanged
+    assert crop_face(frame, box, 8).shape == (8, 8, 3) and crop_face(frame, box, 64).dtype == np.uint8
+    flat = np.full((40, 60, 3), 77, np.uint8)
+    assert (crop_face(flat, box, 8) == 77).all() and (crop_face(flat, box, 64) == 77).all()
 
 
 def test_frames_without_a_face_take_the_nearest_box():

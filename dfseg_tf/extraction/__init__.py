@@ -4,7 +4,16 @@ Importing this package does not import TensorFlow; creating a ``FaceDetector`` d
 """
 
 from dfseg_tf.extraction.examples import ExtractionConfig, FrameExample, extract_many, extract_video
-from dfseg_tf.extraction.faces import Box, BoxCache, Face, FaceDetector, original_face_boxes, square_box
+from dfseg_tf.extraction.faces import (
+    Box,
+    BoxCache,
+    Face,
+    FaceDetector,
+    box_pixels,
+    crop_face,
+    original_face_boxes,
+    square_box,
+)
 from dfseg_tf.extraction.masks import DEFAULT_THRESHOLD, blurred_distance, manipulation_mask
 from dfseg_tf.extraction.report import SkipReport, VideoSkipped
 from dfseg_tf.extraction.video import VideoInfo, iter_frames, probe, sample_frame_indices
@@ -21,6 +30,8 @@ __all__ = [
     "VideoInfo",
     "VideoSkipped",
     "blurred_distance",
+    "box_pixels",
+    "crop_face",
     "extract_many",
     "extract_video",
     "iter_frames",

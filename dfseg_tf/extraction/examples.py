@@ -5,10 +5,17 @@ import logging
 import math
 from collections.abc import Iterable, Iterator
 
-import cv2
 import numpy as np
 
-from dfseg_tf.extraction.faces import Box, BoxCache, FaceDetector, fill_missing_boxes, original_face_boxes
+from dfseg_tf.extraction.faces import (
+    Box,
+    BoxCache,
+    FaceDetector,
+    box_pixels,
+    crop_face,
+    fill_missing_boxes,
+    original_face_boxes,
+)
 from dfseg_tf.extraction.masks import DEFAULT_THRESHOLD, blurred_distance, manipulation_mask
 from dfseg_tf.extraction.report import SkipReport, VideoSkipped
 from dfseg_tf.extraction.video import VideoInfo, iter_frames, probe, sample_frame_indices
@@ -196,7 +203,7 @@ def _boxes_for(reference, cache_key, indices, config, boxes, box_cache, detector
 
 def _example(index: int, frame: np.ndarray, box: Box, config: ExtractionConfig) -> FrameExample:
     mask = np.zeros((config.size, config.size, 1), np.uint8)
-    return FrameExample(index, _resized(_crop(frame, box), config.size), mask, box)
+    return FrameExample(index, crop_face(frame, box, config.size), mask, box)
 
 
 def frame_pair_example(
@@ -206,7 +213,7 @@ def frame_pair_example(
     if fake.shape != real.shape:  # the headers agreed, the decoded frames do not
         raise VideoSkipped(f"size mismatch: {entry.path}: frame {index} is {fake.shape}, original's is {real.shape}")
     _check_aligned(fake, real, box, config, entry, index)
-    fake_crop, real_crop = _crop(fake, box), _crop(real, box)
+    fake_crop, real_crop = box_pixels(fake, box), box_pixels(real, box)
     mask = manipulation_mask(
         real_crop,
         fake_crop,
@@ -214,7 +221,7 @@ def frame_pair_example(
         min_component_pixels=config.min_component_pixels,
         size=config.size,
     )
-    return FrameExample(index, _resized(fake_crop, config.size), mask[..., None], box)
+    return FrameExample(index, crop_face(fake, box, config.size), mask[..., None], box)
 
 
 def _check_aligned(fake, real, box: Box, config: ExtractionConfig, entry: VideoEntry, index: int) -> None:
@@ -234,12 +241,3 @@ def _check_aligned(fake, real, box: Box, config: ExtractionConfig, entry: VideoE
             f"outside the face box ({fraction:.0%} of pixels > {config.alignment_bound:.0%})"
         )
 
-
-def _crop(frame: np.ndarray, box: Box) -> np.ndarray:
-    x0, y0, x1, y1 = box
-    return frame[y0:y1, x0:x1]
-
-
-def _resized(crop: np.ndarray, size: int) -> np.ndarray:
-    interpolation = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
-    return cv2.resize(crop, (size, size), interpolation=interpolation)

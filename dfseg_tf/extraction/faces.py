@@ -103,6 +103,23 @@ def _clip(value: int, low: int, high: int) -> int:
     return int(min(max(value, low), high))
 
 
+def box_pixels(frame: np.ndarray, box: Box) -> np.ndarray:
+    """The pixels of ``box`` at full resolution (a view into ``frame``, not a copy)."""
+    x0, y0, x1, y1 = box
+    return frame[y0:y1, x0:x1]
+
+
+def crop_face(frame: np.ndarray, box: Box, size: int) -> np.ndarray:
+    """The (size, size, 3) uint8 face crop of ``box``: what models are trained on and shown.
+
+    Training examples and ``dfseg predict`` both cut here, so a model sees at prediction
+    the crops it learnt from. Shrinking averages areas (no aliasing); enlarging is bilinear.
+    """
+    crop = box_pixels(frame, box)
+    interpolation = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
+    return cv2.resize(crop, (size, size), interpolation=interpolation)
+
+
 def original_face_boxes(
     original_path, config: "ExtractionConfig", detector: FaceDetector, *, indices=None
 ) -> dict[int, Box | None]:

@@ -3,10 +3,10 @@
 import dataclasses
 import pathlib
 
-import cv2
 import keras
 import numpy as np
 
+from dfseg_tf.extraction.faces import crop_face
 from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION, ModelCard
 
 # Faces per forward pass; bounds memory for inputs with many faces, and on CPU a
@@ -52,13 +52,10 @@ class FaceModel:
     def is_segmentation(self) -> bool:
         return self.card.kind == SEGMENTATION
 
-    def prepare(self, crop: np.ndarray) -> np.ndarray:
-        """A face crop of any size as the model's input: card.input_size, uint8 RGB."""
-        size = self.card.input_size
-        if crop.shape[:2] == (size, size):
-            return crop
-        interpolation = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
-        return cv2.resize(crop, (size, size), interpolation=interpolation)
+    def prepare(self, frame: np.ndarray, box) -> np.ndarray:
+        """The face in ``box`` (source pixels) as the model's input: card.input_size, uint8 RGB,
+        cut exactly as training examples are (``crop_face``)."""
+        return crop_face(frame, box, self.card.input_size)
 
     def predict(self, crops: np.ndarray) -> np.ndarray:
         """Runs the model once over a batch of prepared crops.

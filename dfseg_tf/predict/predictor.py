@@ -98,7 +98,7 @@ class Predictor:
                 return sampled, crops
             with stopwatch("detect"):
                 boxes = self._face_boxes(frame)
-            crops.extend(self.face_model.prepare(frame[y0:y1, x0:x1]) for x0, y0, x1, y1 in boxes)
+            crops.extend(self.face_model.prepare(frame, box) for box in boxes)
             picture, factor = overlay.display_copy(frame) if self.config.overlay != "none" else (None, 1.0)
             sampled.append(_SampledFrame(index, boxes, picture, factor))
 
