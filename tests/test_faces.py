@@ -7,8 +7,18 @@ import numpy as np
 import pytest
 import skimage.data
 
-from dfseg_tf.extraction.faces import BoxCache, FaceDetector, box_pixels, crop_face, fill_missing_boxes, square_box
+from dfseg_tf.corpus import write_h264
+from dfseg_tf.extraction.faces import (
+    BoxCache,
+    FaceDetector,
+    batched,
+    box_pixels,
+    crop_face,
+    fill_missing_boxes,
+    square_box,
+)
 from dfseg_tf.extraction.report import VideoSkipped
+from dfseg_tf.extraction.video import iter_frames
 
 ASTRONAUT_FACE = (182, 64, 83, 107)  # x, y, w, h of the face in skimage's 512x512 astronaut
 
@@ -62,6 +72,42 @@ def test_detector_counts_the_frames_it_sees(detector):
     assert detector.frames_detected == before + 1
 
 
+def test_detect_many_finds_what_detect_finds_frame_by_frame(detector, tmp_path):
+    """Decoded H.264 frames of a moving face and an empty frame (one size, one MTCNN call),
+    with a photograph and a frame shrunk for detection (two more sizes) in between."""
+    face = cv2.resize(skimage.data.astronaut(), (200, 200), interpolation=cv2.INTER_AREA)
+    video_frames = []
+    for t in range(6):
+        frame = np.full((360, 480, 3), 90, np.uint8)
+        if t != 3:  # the person has stepped out
+            frame[40 + 5 * t : 240 + 5 * t, 30 + 20 * t : 230 + 20 * t] = face
+        video_frames.append(frame)
+    clip = write_h264(tmp_path / "clip.mp4", video_frames, fps=25.0)
+    decoded = [frame for _, frame in iter_frames(clip, range(6))]
+    frames = decoded[:2] + [skimage.data.astronaut(), cv2.resize(skimage.data.astronaut(), (1536, 1536))] + decoded[2:]
+
+    before = detector.frames_detected
+    together = detector.detect_many(frames)
+    assert detector.frames_detected - before == len(frames)
+    one_by_one = [detector.detect(frame) for frame in frames]
+    assert [len(faces) for faces in together] == [len(faces) for faces in one_by_one]
+    assert [bool(faces) for faces in together] == [True, True, True, True, True, False, True, True]
+    for faces, expected in zip(together, one_by_one):
+        for face, expected_face in zip(faces, expected):
+            assert np.abs(np.subtract(face.box, expected_face.box)).max() <= 1
+            assert face.confidence == pytest.approx(expected_face.confidence, abs=1e-3)
+    assert detector.detect_many([]) == []
+
+
+def test_min_face_size_in_shrunk_pixels_skips_faces_that_source_pixels_keep():
+    frame = np.full((1200, 1200, 3), 90, np.uint8)
+    frame[100:260, 100:260] = cv2.resize(skimage.data.astronaut(), (160, 160), interpolation=cv2.INTER_AREA)
+    # the face is ~30 px wide; at max_side 400 it is ~10 px, under 20 but over 20 / 3
+    source = FaceDetector(max_side=400, min_face_size=20)
+    shrunk = FaceDetector(max_side=400, min_face_size=20, min_face_in_source_pixels=False)
+    assert source.detect(frame) and not shrunk.detect(frame)
+
+
 def test_crop_face_cuts_the_box_and_resizes_it_to_a_square():
     frame = np.arange(40 * 60 * 3, dtype=np.uint8).reshape(40, 60, 3)
     box = (10, 5, 30, 25)
@@ -70,6 +116,11 @@ def test_crop_face_cuts_the_box_and_resizes_it_to_a_square():
     assert crop_face(frame, box, 8).shape == (8, 8, 3) and crop_face(frame, box, 64).dtype == np.uint8
     flat = np.full((40, 60, 3), 77, np.uint8)
     assert (crop_face(flat, box, 8) == 77).all() and (crop_face(flat, box, 64) == 77).all()
+
+
+def test_batched_keeps_order_and_ends_with_the_rest():
+    assert list(batched(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert list(batched([], 3)) == []
 
 
 def test_frames_without_a_face_take_the_nearest_box():

@@ -17,10 +17,15 @@ import skimage.data
 
 from dfseg_tf.cli import main
 from dfseg_tf.corpus import write_h264
+from dfseg_tf.extraction import ExtractionConfig, FaceDetector, extract_video, iter_frames
 from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION, ModelCard
 from dfseg_tf.models.unet import build_unet
+from dfseg_tf.predict.config import PredictConfig
 from dfseg_tf.predict.inputs import IMAGE, VIDEO, collect_inputs
+from dfseg_tf.predict.model import FaceModel
+from dfseg_tf.predict.predictor import Predictor
 from dfseg_tf.predict.runner import output_stems
+from dfseg_tf.sources.entry import REAL, TRAIN, VideoEntry
 
 N_FRAMES = "4"
 CONSTANT_MAP_VALUE = 0.5  # sigmoid(0): what the constant segmentation model outputs everywhere
@@ -312,6 +317,20 @@ def test_console_script_keeps_tensorflow_start_up_quiet(tmp_path, models, media)
 
 
 # ---------------------------------------------------------------- pieces
+
+
+def test_predict_cuts_faces_exactly_as_training_examples_are_cut(models, media):
+    """Same box rule and margin (both configs' defaults), same resize: a model sees at
+    prediction the crops it learnt from. At 384x288 neither detector shrinks the frame."""
+    video = media["video"]
+    entry = VideoEntry("clip", video, REAL, TRAIN, "dfdc", "clip", video)
+    examples = extract_video(entry, ExtractionConfig(frames_per_video=int(N_FRAMES)), detector=FaceDetector())
+    predictor = Predictor(FaceModel.load(models["unet"]), PredictConfig(frames=int(N_FRAMES)))
+    frames = [frame for _, frame in iter_frames(video, [example.frame_index for example in examples])]
+    assert len(frames) == len(examples) == 4
+    for example, frame, boxes in zip(examples, frames, predictor.face_boxes(frames)):
+        assert boxes == [example.box]
+        assert np.array_equal(predictor.face_model.prepare(frame, example.box), example.image)
 
 
 def test_collect_inputs_kinds_and_problems(tmp_path, media):

@@ -5,6 +5,7 @@ Importing this package does not import TensorFlow; creating a ``FaceDetector`` d
 
 from dfseg_tf.extraction.examples import ExtractionConfig, FrameExample, extract_many, extract_video
 from dfseg_tf.extraction.faces import (
+    DETECT_BATCH_FRAMES,
     Box,
     BoxCache,
     Face,
@@ -16,10 +17,11 @@ from dfseg_tf.extraction.faces import (
 )
 from dfseg_tf.extraction.masks import DEFAULT_THRESHOLD, blurred_distance, manipulation_mask
 from dfseg_tf.extraction.report import SkipReport, VideoSkipped
-from dfseg_tf.extraction.video import VideoInfo, iter_frames, probe, sample_frame_indices
+from dfseg_tf.extraction.video import VideoInfo, downscale, iter_frames, probe, sample_frame_indices
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "DETECT_BATCH_FRAMES",
     "Box",
     "BoxCache",
     "ExtractionConfig",
@@ -32,6 +34,7 @@ __all__ = [
     "blurred_distance",
     "box_pixels",
     "crop_face",
+    "downscale",
     "extract_many",
     "extract_video",
     "iter_frames",

@@ -4,6 +4,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator
 
 import av
+import cv2
 import numpy as np
 
 from dfseg_tf.extraction.report import VideoSkipped
@@ -90,6 +91,20 @@ def iter_frames(path, indices: Iterable[int], *, threads: int = 0) -> Iterator[t
             yield from _requested_frames(container.decode(stream), wanted, path)
     except av.FFmpegError as error:
         raise VideoSkipped(f"unreadable: {path}: {_why(error)}") from None
+
+
+def downscale(frame: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
+    """``frame`` shrunk so its longer side is at most ``long_side``, and the factor used.
+
+    A frame already small enough is returned as it is, with factor 1. Multiply a
+    coordinate in ``frame`` by the factor to find it in the smaller frame.
+    """
+    height, width = frame.shape[:2]
+    factor = long_side / max(height, width)
+    if factor >= 1:
+        return frame, 1.0
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), factor
 
 
 def _requested_frames(frames, wanted: list[int], path) -> Iterator[tuple[int, np.ndarray]]:

@@ -34,16 +34,3 @@ def read_image(path) -> np.ndarray:
         raise VideoSkipped(f"unreadable: {path}: not an image OpenCV can decode")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
-
-def downscale(frame: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
-    """``frame`` shrunk so its longer side is at most ``long_side``, and the factor used.
-
-    A frame already small enough is returned as it is, with factor 1. Multiply a
-    coordinate in ``frame`` by the factor to find it in the smaller frame.
-    """
-    height, width = frame.shape[:2]
-    factor = long_side / max(height, width)
-    if factor >= 1:
-        return frame, 1.0
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), factor

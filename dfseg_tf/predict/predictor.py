@@ -9,11 +9,11 @@ import time
 import numpy as np
 
 from dfseg_tf.evaluation.rules import classifier_is_fake, frame_is_fake, frame_score
-from dfseg_tf.extraction.faces import FaceDetector, square_box
+from dfseg_tf.extraction.faces import DETECT_BATCH_FRAMES, Box, FaceDetector, batched, square_box
 from dfseg_tf.extraction.report import VideoSkipped
 from dfseg_tf.predict import overlay
 from dfseg_tf.predict.config import PredictConfig
-from dfseg_tf.predict.frames import downscale, sampled_frames
+from dfseg_tf.predict.frames import sampled_frames
 from dfseg_tf.predict.inputs import InputItem
 from dfseg_tf.predict.model import FaceModel
 from dfseg_tf.predict.report import FAILED, OK, FaceResult, FrameResult, InputReport
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 @dataclasses.dataclass
 class _SampledFrame:
     index: int
-    boxes: list
+    boxes: list[Box]
     picture: np.ndarray | None  # display copy, kept only when an overlay is drawn
     factor: float = 1.0
 
@@ -35,7 +35,7 @@ class Predictor:
     def __init__(self, face_model: FaceModel, config: PredictConfig, detector: FaceDetector | None = None):
         self.face_model = face_model
         self.config = config
-        self.detector = detector or FaceDetector(max_side=config.detect_side)
+        self.detector = detector or FaceDetector(max_side=config.detect_side, min_face_in_source_pixels=False)
         self.threshold = face_model.card.threshold if config.threshold is None else config.threshold
 
     def predict(self, item: InputItem, output_stem: pathlib.Path) -> InputReport:
@@ -88,31 +88,35 @@ class Predictor:
             report.overlay = str(path)
 
     def _sample_faces(self, item: InputItem, stopwatch) -> tuple[list[_SampledFrame], list[np.ndarray]]:
-        """Every sampled frame's face boxes, and the crops of all faces in frame order."""
+        """Every sampled frame's face boxes, and the crops of all faces in frame order.
+
+        Frames are decoded and detected ``DETECT_BATCH_FRAMES`` at a time, so only that
+        many full frames are held at once.
+        """
         sampled, crops = [], []
-        frames = sampled_frames(item.path, item.kind, self.config.frames)
+        batches = batched(sampled_frames(item.path, item.kind, self.config.frames), DETECT_BATCH_FRAMES)
         while True:
             with stopwatch("decode"):
-                index, frame = next(frames, (None, None))
-            if frame is None:
+                batch = next(batches, None)
+            if batch is None:
                 return sampled, crops
             with stopwatch("detect"):
-                boxes = self._face_boxes(frame)
-            crops.extend(self.face_model.prepare(frame, box) for box in boxes)
-            picture, factor = overlay.display_copy(frame) if self.config.overlay != "none" else (None, 1.0)
-            sampled.append(_SampledFrame(index, boxes, picture, factor))
+                boxes_per_frame = self.face_boxes([frame for _, frame in batch])
+            for (index, frame), boxes in zip(batch, boxes_per_frame):
+                crops.extend(self.face_model.prepare(frame, box) for box in boxes)
+                picture, factor = overlay.display_copy(frame) if self.config.overlay != "none" else (None, 1.0)
+                sampled.append(_SampledFrame(index, boxes, picture, factor))
 
-    def _face_boxes(self, frame: np.ndarray) -> list:
-        """Square boxes (source pixels) around every face, found on a shrunk copy of the frame.
+    def face_boxes(self, frames: list[np.ndarray]) -> list[list[Box]]:
+        """Per frame, the square crop box (source pixels) of every face, as training cuts them.
 
-        MTCNN's cost grows with the frame's area; a face too small to find at
-        ``detect_side`` is too small to judge from a crop anyway.
+        The detector sees frames shrunk to ``detect_side`` and skips faces under its
+        minimum size there: MTCNN's cost grows with the frame's area, and a face too small
+        to find at ``detect_side`` is too small to judge from a crop anyway.
         """
-        height, width = frame.shape[:2]
-        small, factor = downscale(frame, self.config.detect_side)
         return [
-            square_box(tuple(v / factor for v in face.box), width, height, self.config.margin)
-            for face in self.detector.detect(small)
+            [square_box(face.box, frame.shape[1], frame.shape[0], self.config.margin) for face in faces]
+            for frame, faces in zip(frames, self.detector.detect_many(frames))
         ]
 
     def _face_result(self, box, output) -> FaceResult:
