@@ -5,7 +5,7 @@ import json
 import pytest
 
 from dfseg_tf.models.card import ModelCard
-from experiments import reproduce, train_unet
+from experiments import evaluate, reproduce, train_classifier, train_unet
 
 MODELS = ("unet", "unet_v1")
 
@@ -60,3 +60,31 @@ def test_a_short_unet_fit_on_the_synthetic_records_lowers_the_loss(synthetic_rec
     ))
     losses = result["history"]["loss"]
     assert losses[-1] < losses[0], losses
+
+
+def test_the_baseline_classifiers_join_the_u_nets_in_one_table(main_job, synthetic_records, tmp_path):
+    output, argv = main_job
+    reproduce.main(argv)  # trains the U-Nets unless an earlier test of this module did
+    classifiers = []
+    for arch, input_size, batch_size in (("xception", 71, 4), ("efficientnet_b7", 32, 2)):
+        trained = train_classifier.run(train_classifier.ClassifierConfig(
+            arch=arch, input_size=input_size, dataset=synthetic_records.name,
+            data_dir=str(synthetic_records.data_dir), output_dir=str(tmp_path / arch), epochs=1,
+            batch_size=batch_size, max_train_batches=1, max_val_batches=1,
+            run_eagerly=arch == "efficientnet_b7", verbose=0,
+        ))
+        classifiers.append(trained["best_model"])
+    unets = [str(output / model / "best.keras") for model in MODELS]
+
+    result = evaluate.run(evaluate.EvaluateConfig(
+        models=(*unets, *classifiers), datasets=(f"{synthetic_records.name}:test",),
+        data_dir=str(synthetic_records.data_dir), results=str(tmp_path / "results"), max_videos=4,
+    ))
+
+    for level in ("frames", "videos"):
+        rows = {row["model"]: row for row in result[level]}
+        assert len(rows) == 4
+        assert [row["kind"] for row in rows.values()].count("classifier") == 2
+        assert all(row["weights"] == "scratch" for row in rows.values())
+    assert len(result["dice"]) == 2  # Dice exists only for the segmentation models
+    assert "xception" in (tmp_path / "results" / "frames.md").read_text()
