@@ -5,7 +5,9 @@ import pathlib
 import subprocess
 
 import pytest
+import tensorflow_datasets as tfds
 
+from dfseg_tf.build import frame_features
 from experiments import tfds_build
 
 SYNTHETIC_FRAMES = 4
@@ -35,3 +37,27 @@ def synthetic_records(tmp_path_factory) -> SyntheticRecords:
         download_dir=root / "downloads",
         build=result,
     )
+
+
+@pytest.fixture(scope="session")
+def store_frames_dataset():
+    """``store(name, data_dir, split_examples, *, size, files_per_split=1) -> data_dir``: see below."""
+    return _store_frames_dataset
+
+
+def _store_frames_dataset(name: str, data_dir, split_examples, *, size: int, files_per_split: int = 1) -> str:
+    """Writes ``{split: examples}`` as a real TFDS data set named ``name`` ("x/config").
+
+    ``examples``: a list of example dicts or a tf.data.Dataset of them.
+
+    The features are dfdc_masks' at ``size`` pixels, with PNG images so that the pixel
+    values tests compute by hand survive the round trip. Returns the data dir.
+    """
+    dataset, config = name.split("/")
+    tfds.dataset_builders.store_as_tfds_dataset(
+        name=dataset, version="1.0.0", config=config, data_dir=data_dir,
+        features=frame_features(size=size, image_encoding="png"),
+        split_datasets=split_examples,
+        download_config=tfds.download.DownloadConfig(num_shards=files_per_split),
+    )
+    return str(data_dir)

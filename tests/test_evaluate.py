@@ -62,28 +62,12 @@ def _examples(seed):
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    """The toy frames as a real TFDS dataset on disk, splits validation and test.
-
-    Images are PNG, not the builder's JPEG: lossless, so the hand-computed answers hold exactly.
-    """
-    directory = tmp_path_factory.mktemp("tfds")
-    features = tfds.features.FeaturesDict({
-        "image": tfds.features.Image(shape=(SIZE, SIZE, 3), encoding_format="png"),
-        "mask": tfds.features.Image(shape=(SIZE, SIZE, 1), encoding_format="png"),
-        "label": tfds.features.ClassLabel(names=["real", "fake"]),
-        "video_id": tfds.features.Text(),
-        "original_id": tfds.features.Text(),
-        "frame_index": tfds.features.Scalar(dtype=np.int32),
-        "source": tfds.features.Text(),
-        "box": tfds.features.Tensor(shape=(4,), dtype=np.int32),
-    })
-    name, config = DATASET.split("/")
-    tfds.dataset_builders.store_as_tfds_dataset(
-        name=name, version="1.0.0", config=config, features=features, data_dir=directory,
-        split_datasets={"validation": list(_examples(seed=1)), "test": list(_examples(seed=2))},
+def data_dir(tmp_path_factory, store_frames_dataset):
+    """The toy frames as a real TFDS dataset on disk (lossless PNG), splits validation and test."""
+    return store_frames_dataset(
+        DATASET, tmp_path_factory.mktemp("tfds"),
+        {"validation": _examples(seed=1), "test": _examples(seed=2)}, size=SIZE,
     )
-    return str(directory)
 
 
 def _brightness_model(kind):

@@ -8,12 +8,11 @@ import socket
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from dfseg_tf.data import load_split, planted_square_examples
+from dfseg_tf.data import load_split, planted_square_dataset
 from dfseg_tf.models.card import ModelCard
 from dfseg_tf.training.strategy import scaled_learning_rate
 from experiments.train_unet import TrainConfig
@@ -24,43 +23,15 @@ FILES_PER_SPLIT = 2
 WORKER_TIMEOUT_S = 150
 
 
-class TwoFileMasks(tfds.core.GeneratorBasedBuilder):
-    """The dfdc_masks features on tiny planted squares; splits written as several files."""
-
-    VERSION = tfds.core.Version("1.0.0")
-    BUILDER_CONFIGS = [tfds.core.BuilderConfig(name="synthetic")]
-
-    def _info(self):
-        return tfds.core.DatasetInfo(
-            builder=self,
-            features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(shape=(SIZE, SIZE, 3), encoding_format="png"),
-                "mask": tfds.features.Image(shape=(SIZE, SIZE, 1), encoding_format="png"),
-                "label": tfds.features.ClassLabel(names=["real", "fake"]),
-                "video_id": tfds.features.Text(),
-                "original_id": tfds.features.Text(),
-                "frame_index": tfds.features.Scalar(dtype=np.int32),
-                "source": tfds.features.Text(),
-                "box": tfds.features.Tensor(shape=(4,), dtype=np.int32),
-            }),
-        )
-
-    def _split_generators(self, dl_manager):
-        return {"train": self._generate_examples(16, seed=0), "validation": self._generate_examples(8, seed=1)}
-
-    def _generate_examples(self, count, seed):
-        examples = planted_square_examples(count, size=SIZE, seed=seed)
-        for index in range(count):
-            yield index, {name: values[index] for name, values in examples.items()}
-
-
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("tfds")
-    TwoFileMasks(config="synthetic", data_dir=data_dir).download_and_prepare(
-        download_config=tfds.download.DownloadConfig(num_shards=FILES_PER_SPLIT)
+def data_dir(tmp_path_factory, store_frames_dataset):
+    """dfdc_masks features on tiny planted squares, each split written as two record files."""
+    splits = {"train": (16, 0), "validation": (8, 1)}  # split -> (examples, seed)
+    return store_frames_dataset(
+        "two_file_masks/synthetic", tmp_path_factory.mktemp("tfds"),
+        {split: planted_square_dataset(count, size=SIZE, seed=seed) for split, (count, seed) in splits.items()},
+        size=SIZE, files_per_split=FILES_PER_SPLIT,
     )
-    return data_dir
 
 
 def _video_ids(ds):

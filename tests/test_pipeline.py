@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-import tensorflow_datasets as tfds
 
 from dfseg_tf.data import (
     DatasetNotBuiltError,
@@ -92,41 +91,14 @@ def test_validation_examples_prefer_fakes():
     assert [bool(m.any()) for m in masks] == [True, True, False]
 
 
-class ToyMasks(tfds.core.GeneratorBasedBuilder):
-    """A two-split builder with the dfdc_masks features, to load the real on-disk format."""
-
-    VERSION = tfds.core.Version("1.0.0")
-    BUILDER_CONFIGS = [tfds.core.BuilderConfig(name="synthetic")]
-
-    def _info(self):
-        return tfds.core.DatasetInfo(
-            builder=self,
-            features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(shape=(SIZE, SIZE, 3), encoding_format="jpeg"),
-                "mask": tfds.features.Image(shape=(SIZE, SIZE, 1), encoding_format="png"),
-                "label": tfds.features.ClassLabel(names=["real", "fake"]),
-                "video_id": tfds.features.Text(),
-                "original_id": tfds.features.Text(),
-                "frame_index": tfds.features.Scalar(dtype=np.int32),
-                "source": tfds.features.Text(),
-                "box": tfds.features.Tensor(shape=(4,), dtype=np.int32),
-            })
-        )
-
-    def _split_generators(self, dl_manager):
-        return {"train": self._generate_examples(6, seed=0), "validation": self._generate_examples(2, seed=1)}
-
-    def _generate_examples(self, count, seed):
-        examples = planted_square_examples(count, size=SIZE, seed=seed)
-        for index in range(count):
-            yield index, {name: values[index] for name, values in examples.items()}
-
-
 @pytest.fixture(scope="module")
-def toy_data_dir(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("tfds")
-    ToyMasks(config="synthetic", data_dir=data_dir).download_and_prepare()
-    return data_dir
+def toy_data_dir(tmp_path_factory, store_frames_dataset):
+    """A two-split data set with the dfdc_masks features, to load the real on-disk format."""
+    splits = {"train": (6, 0), "validation": (2, 1)}  # split -> (examples, seed)
+    return store_frames_dataset(
+        "toy_masks/synthetic", tmp_path_factory.mktemp("tfds"),
+        {split: planted_square_dataset(count, size=SIZE, seed=seed) for split, (count, seed) in splits.items()}, size=SIZE,
+    )
 
 
 def test_load_split_reads_a_built_dataset(toy_data_dir):

@@ -7,15 +7,12 @@ is README.md and the citations CITATIONS.bib, both beside this file.
 
 import dataclasses
 
-import numpy as np
 import tensorflow_datasets as tfds
 
 from dfseg_tf import build
 from dfseg_tf.build import beam as beam_generation
 from dfseg_tf.build import local as local_generation
 from dfseg_tf.build.reports import split_report_path
-
-_SIZE = 256
 
 
 @dataclasses.dataclass
@@ -82,16 +79,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(
-            features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(shape=(_SIZE, _SIZE, 3), encoding_format="jpeg"),
-                "mask": tfds.features.Image(shape=(_SIZE, _SIZE, 1), encoding_format="png"),
-                "label": tfds.features.ClassLabel(names=["real", "fake"]),
-                "video_id": tfds.features.Text(),
-                "original_id": tfds.features.Text(),
-                "frame_index": tfds.features.Scalar(dtype=np.int32),
-                "source": tfds.features.Text(),
-                "box": tfds.features.Tensor(shape=(4,), dtype=np.int32),
-            }),
+            features=build.frame_features(),
             supervised_keys=("image", "mask"),
             homepage="https://ai.meta.com/datasets/dfdc/",
         )

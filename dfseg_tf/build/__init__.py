@@ -4,6 +4,7 @@ The builder module (``datasets/dfdc_masks``) stays a thin adapter; everything it
 lives here so that Beam workers import it from the installed ``dfseg_tf`` package:
 
 - ``plan``: which data set, which videos, which split, which extraction settings;
+- ``features``: the TFDS features of an example, declared once;
 - ``examples``: a frame of a video -> one TFDS example and its integer key;
 - ``local``: generation in one process (BoxCache on disk, resumable);
 - ``beam``: generation with Apache Beam (faces detected once per original, joined);
@@ -11,6 +12,7 @@ lives here so that Beam workers import it from the installed ``dfseg_tf`` packag
 """
 
 from dfseg_tf.build.examples import example_key, tfds_example
+from dfseg_tf.build.features import frame_features
 from dfseg_tf.build.plan import (
     DATASETS,
     SYNTHETIC_CORPUS_FOLDER,
@@ -33,6 +35,7 @@ __all__ = [
     "box_cache_dir",
     "entries_by_split",
     "example_key",
+    "frame_features",
     "mark_synthetic_corpus_complete",
     "merge_split_reports",
     "prepare_synthetic_corpus",

@@ -1,0 +1,24 @@
+"""The features of a ``dfdc_masks`` example, declared once.
+
+The builder declares them with the defaults; tests that write tiny data sets in the
+same on-disk format use other sizes, or PNG images so hand-computed answers hold exactly.
+"""
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+FACE_SIZE = 256
+
+
+def frame_features(*, size: int = FACE_SIZE, image_encoding: str = "jpeg") -> tfds.features.FeaturesDict:
+    """One sampled frame: the face crop, its 0/1 mask, labels, and where it came from."""
+    return tfds.features.FeaturesDict({
+        "image": tfds.features.Image(shape=(size, size, 3), encoding_format=image_encoding),
+        "mask": tfds.features.Image(shape=(size, size, 1), encoding_format="png"),
+        "label": tfds.features.ClassLabel(names=["real", "fake"]),
+        "video_id": tfds.features.Text(),
+        "original_id": tfds.features.Text(),
+        "frame_index": tfds.features.Scalar(dtype=np.int32),
+        "source": tfds.features.Text(),
+        "box": tfds.features.Tensor(shape=(4,), dtype=np.int32),
+    })
