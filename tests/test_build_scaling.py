@@ -33,7 +33,7 @@ def beam_build(tmp_path_factory):
         CONFIG, root / "data", download_dir=root / "downloads", capture=True,
         extra_args=[f"--beam_pipeline_options={BEAM_OPTIONS}"],
     )
-    return result.stdout + result.stderr, root / "downloads" / SYNTHETIC_CORPUS_FOLDER
+    return result.stdout, root / "downloads" / SYNTHETIC_CORPUS_FOLDER  # both streams, with capture
 
 
 def _existing_originals_by_split(corpus) -> dict[str, set[str]]:
