@@ -8,7 +8,8 @@ given, an untrained U-Net (speed does not depend on the weights). Then measures:
   wall time of the whole command (TensorFlow start, model load, detector, the clip) and
   the seconds its report gives for the clip;
 - warm: ``Predictor.predict`` on the clip ``--repeats`` times in this process for each
-  ``--detect-sides`` value, median seconds per stage (decode, detect, model, overlay).
+  ``--detect-sides`` value, median seconds per stage (decode, detect, model, overlay) and
+  median CPU seconds of a run.
 
 The machine is shared, so the load average at the start and end is recorded too.
 
@@ -119,15 +120,24 @@ def measure_warm(clip, model, workdir: pathlib.Path, args) -> dict:
     results = {}
     for side in args.detect_sides:
         predictor = Predictor(face_model, PredictConfig(frames=args.frames, overlay=args.overlay, detect_side=side))
-        first = predictor.predict(item, workdir / f"warm_{side}")
-        runs = [predictor.predict(item, workdir / f"warm_{side}") for _ in range(args.repeats)]
+        first, _ = _predict_with_cpu_seconds(predictor, item, workdir / f"warm_{side}")
+        timed = [_predict_with_cpu_seconds(predictor, item, workdir / f"warm_{side}") for _ in range(args.repeats)]
+        runs = [run for run, _ in timed]
         results[side] = {
             "first_seconds": first.seconds,
             "seconds": statistics.median(run.seconds for run in runs),
+            "cpu_seconds": statistics.median(cpu for _, cpu in timed),  # steadier than wall time on a shared machine
             "faces_found": sum(len(frame.faces) for frame in runs[-1].frames),
             "stage_seconds": {s: statistics.median(run.stage_seconds.get(s, 0.0) for run in runs) for s in STAGES},
         }
     return results
+
+
+def _predict_with_cpu_seconds(predictor, item, stem):
+    """The report and the CPU seconds of this process (all its threads) spent on it."""
+    cpu_before = time.process_time()
+    report = predictor.predict(item, stem)
+    return report, time.process_time() - cpu_before
 
 
 def run(args) -> dict:
@@ -163,10 +173,11 @@ def print_table(results: dict) -> None:
     print(f"cold `dfseg predict` (default detect side {results['default_detect_side']}): "
           f"{cold['command_seconds']:.1f} s for the command ({cold['command_cpu_seconds']:.1f} CPU s), "
           f"{cold['video_seconds']:.1f} s for the clip")
-    print("\ndetect side  first s  median s  " + "  ".join(f"{s:>8}" for s in STAGES) + "  faces")
+    print("\ndetect side  first s  median s  median CPU s  " + "  ".join(f"{s:>8}" for s in STAGES) + "  faces")
     for side, row in results["warm"].items():
         stages = "  ".join(f"{row['stage_seconds'][s]:8.2f}" for s in STAGES)
-        print(f"{side:11d}  {row['first_seconds']:7.2f}  {row['seconds']:8.2f}  {stages}  {row['faces_found']:5d}")
+        print(f"{side:11d}  {row['first_seconds']:7.2f}  {row['seconds']:8.2f}  {row['cpu_seconds']:12.2f}  {stages}  "
+              f"{row['faces_found']:5d}")
 
 
 def main(argv=None):
