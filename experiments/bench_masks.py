@@ -18,6 +18,7 @@ under 10% of decoding its two frames (the fake's and the original's), reported a
 
 import argparse
 import collections
+import functools
 import json
 import math
 import pathlib
@@ -223,7 +224,7 @@ def _fastest_per_pair(step, fake, original, indices, repeats: int) -> float:
     for _ in range(repeats):
         pairs = zip(iter_frames(fake.path, indices), iter_frames(original.path, indices))
         for k, ((i, fake_frame), (_, real_frame)) in enumerate(pairs):
-            fastest[k] = min(fastest[k], _seconds(lambda: step(i, fake_frame, real_frame)))
+            fastest[k] = min(fastest[k], _seconds(functools.partial(step, i, fake_frame, real_frame)))
     return sum(fastest)
 
 

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 import skimage.measure
 
-from dfseg_tf.extraction.masks import DEFAULT_THRESHOLD, blurred_distance, keep_large_components, manipulation_mask
+from dfseg_tf.extraction.masks import (
+    DEFAULT_THRESHOLD,
+    blurred_distance,
+    keep_large_components,
+    manipulation_mask,
+)
 
 
 def _pair(shape=(120, 120), square=(40, 80), shift=(30, 40, 0)):
