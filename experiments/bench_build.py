@@ -58,6 +58,7 @@ from dfseg_tf.extraction import (
     sample_frame_indices,
 )
 from dfseg_tf.sources.entry import FAKE, REAL, TRAIN, VideoEntry
+from experiments.bench_output import write_and_print
 
 DATASETS_DIR = pathlib.Path(__file__).resolve().parents[1] / "datasets"
 
@@ -365,11 +366,7 @@ def print_table(results: dict) -> None:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    results = run(args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2))
-    print_table(results)
-    print(f"wrote {args.output}")
+    write_and_print(run(args), args.output, print_table)
 
 
 if __name__ == "__main__":

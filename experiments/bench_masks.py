@@ -19,7 +19,6 @@ under 10% of decoding its two frames (the fake's and the original's), reported a
 import argparse
 import collections
 import functools
-import json
 import math
 import pathlib
 import resource
@@ -53,6 +52,7 @@ from dfseg_tf.extraction import (
 )
 from dfseg_tf.extraction.examples import frame_pair_example
 from dfseg_tf.sources import VideoEntry, list_dfd, list_dfdc, list_faceforensics
+from experiments.bench_output import write_and_print
 
 CORPORA = {
     "dfdc": (write_dfdc_corpus, list_dfdc),
@@ -310,11 +310,7 @@ def run(args) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    results = run(args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2))
-    print_tables(results)
-    print(f"\nwritten {args.output}")
+    write_and_print(run(args), args.output, print_tables)
 
 
 if __name__ == "__main__":

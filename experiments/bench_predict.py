@@ -35,6 +35,7 @@ from dfseg_tf.corpus import write_h264
 from dfseg_tf.models.card import SEGMENTATION, ModelCard
 from dfseg_tf.predict.config import PredictConfig
 from dfseg_tf.predict.inputs import collect_inputs
+from experiments.bench_output import write_and_print
 
 STAGES = ("decode", "detect", "model", "overlay")
 
@@ -182,11 +183,7 @@ def print_table(results: dict) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
-    results = run(args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2))
-    print_table(results)
-    print(f"\nwritten {args.output}")
+    write_and_print(run(args), args.output, print_table)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ Results go to ``--output`` as JSON and are printed as a table.
 import argparse
 import json
 import os
-import pathlib
 import platform
 import resource
 import subprocess
@@ -26,6 +25,7 @@ import tensorflow as tf
 from dfseg_tf.data import planted_square_dataset, segmentation_batches
 from dfseg_tf.training.precision import apply_precision, resolve_jit_compile
 from experiments.train_unet import TrainConfig, build_model
+from experiments.bench_output import write_and_print
 
 ARCHITECTURES = ("unet", "unet_v1")
 
@@ -145,11 +145,7 @@ def main(argv=None):
         print(json.dumps(measure(flags.child, **settings)))
         return
     rows = [_measure_in_child(architecture, flags) for architecture in flags.models]
-    output = pathlib.Path(flags.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"settings": settings, "results": rows}, indent=2) + "\n")
-    print_table(rows)
-    print(f"written to {output}")
+    write_and_print({"settings": settings, "results": rows}, flags.output, lambda results: print_table(results["results"]))
 
 
 if __name__ == "__main__":

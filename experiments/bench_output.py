@@ -1,0 +1,13 @@
+"""What every benchmark does last: write its figures as JSON, then print its table."""
+
+import json
+import pathlib
+
+
+def write_and_print(results, output, print_table) -> None:
+    """Writes ``results`` to ``output`` (JSON, parent folders made), prints the table, says where."""
+    output = pathlib.Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    print(f"\nwritten {output}")
