@@ -38,7 +38,7 @@ class ReproduceConfig:
     output_dir: str = "runs/reproduce"
     config: str = "synthetic"
     models: tuple[str, ...] = ("unet", "unet_v1")
-    epochs: int = 3
+    epochs: int = 6
     batch_size: int = 16
     learning_rate: float = 1e-3
     seed: int = 0
