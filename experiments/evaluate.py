@@ -26,6 +26,7 @@ from tqdm import tqdm
 from dfseg_tf.data import DatasetNotBuiltError, load_split
 from dfseg_tf.evaluation import plots, predictions, scores, tables
 from dfseg_tf.models.card import SEGMENTATION
+from dfseg_tf.models.saved import load_model
 
 @dataclasses.dataclass(frozen=True)
 class EvaluateConfig:
@@ -77,7 +78,7 @@ def run(config: EvaluateConfig, datasets=None) -> dict:
     rows = {"frames": [], "videos": [], "dice": []}
     pr_curves = {}  # (level, dataset) -> {model name: curve}
     for model_path, model_name in zip(config.models, _model_names(config.models)):
-        model, card = predictions.load_model(model_path)
+        model, card = load_model(model_path)
         threshold = card.threshold if config.threshold is None else config.threshold
         for spec in config.datasets:
             dataset_name, dataset = load_frames(spec, config.data_dir, max_videos=config.max_videos, datasets=datasets)

@@ -23,6 +23,7 @@ import sys
 
 from dfseg_tf.data import DatasetNotBuiltError
 from dfseg_tf.evaluation import plots, predictions, threshold
+from dfseg_tf.models.saved import load_model
 from dfseg_tf.sources.entry import TEST, VALIDATION
 from experiments.evaluate import load_frames, predict_with_progress
 
@@ -62,7 +63,7 @@ def run(config: SearchConfig, datasets=None) -> dict:
             f"{name}:{split}: refusing to search the threshold on the test split; "
             f"use the {VALIDATION} split (the study never tunes on test)"
         )
-    model, card = predictions.load_model(config.model)
+    model, card = load_model(config.model)
     dataset_name, dataset = load_frames(
         config.dataset, config.data_dir, max_videos=config.max_videos, default_split=config.split, datasets=datasets
     )

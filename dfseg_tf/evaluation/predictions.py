@@ -13,8 +13,6 @@ import itertools
 import logging
 import math
 import os
-import pathlib
-import zipfile
 from collections.abc import Callable
 
 import cv2
@@ -25,7 +23,7 @@ import tensorflow as tf
 from dfseg_tf.data.classification import face_pixels
 from dfseg_tf.evaluation import rules
 from dfseg_tf.evaluation import scores as scores_lib
-from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION, ModelCard
+from dfseg_tf.models.card import SEGMENTATION, ModelCard
 
 DEFAULT_SPLIT = "test"
 
@@ -88,22 +86,6 @@ def first_videos(dataset: tf.data.Dataset, max_videos: int) -> tf.data.Dataset:
             break
     allowed = tf.constant(list(chosen), dtype=tf.string)
     return dataset.filter(lambda example: tf.reduce_any(tf.equal(example["video_id"], allowed)))
-
-
-def load_model(model_path) -> tuple[keras.Model, ModelCard]:
-    """A saved ``.keras`` model and its card, with one-line errors for missing files."""
-    model_path = pathlib.Path(model_path)
-    if not model_path.is_file():
-        raise FileNotFoundError(f"{model_path}: model file not found")
-    card = ModelCard.load(model_path)
-    if card.kind not in (SEGMENTATION, CLASSIFIER):
-        raise ValueError(f"{ModelCard.path_for(model_path)}: unknown kind {card.kind!r}")
-    try:
-        model = keras.models.load_model(model_path, compile=False)
-    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise ValueError(f"{model_path}: not a loadable Keras model: {first_line}") from None
-    return model, card
 
 
 def predict_frames(

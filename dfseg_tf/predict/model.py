@@ -7,15 +7,12 @@ import keras
 import numpy as np
 
 from dfseg_tf.extraction.faces import crop_face
-from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION, ModelCard
+from dfseg_tf.models.card import SEGMENTATION, ModelCard
+from dfseg_tf.models.saved import load_model
 
 # Faces per forward pass; bounds memory for inputs with many faces, and on CPU a
 # batch of this size runs faster than one batch of all 32 frames' faces.
 BATCH_SIZE = 16
-
-
-class ModelLoadError(ValueError):
-    """The model file or its card cannot be used; the message is one line naming the file."""
 
 
 @dataclasses.dataclass
@@ -28,25 +25,11 @@ class FaceModel:
 
     @classmethod
     def load(cls, path) -> "FaceModel":
-        path = pathlib.Path(path)
-        if not path.is_file():
-            raise ModelLoadError(f"{path}: model file not found")
-        try:
-            card = ModelCard.load(path)
-        except (FileNotFoundError, TypeError, ValueError) as error:
-            raise ModelLoadError(f"{path}: unusable model card: {error}") from None
-        if card.kind not in (SEGMENTATION, CLASSIFIER):
-            raise ModelLoadError(
-                f"{path}: model card kind {card.kind!r} is neither {SEGMENTATION!r} nor {CLASSIFIER!r}"
-            )
-        try:
-            model = keras.saving.load_model(path, compile=False)
-        except Exception as error:  # Keras raises many types for a bad file
-            raise ModelLoadError(f"{path}: cannot load the model: {str(error).splitlines()[0]}") from None
+        model, card = load_model(path)  # ModelLoadError: one line naming the file
         # Keras would XLA-compile predict ("auto"), once per batch shape: seconds on CPU for
         # every new number of faces, more than the whole forward pass it saves.
         model.jit_compile = False
-        return cls(model, card, path)
+        return cls(model, card, pathlib.Path(path))
 
     @property
     def is_segmentation(self) -> bool:

@@ -1,0 +1,47 @@
+"""Every way a saved model or its card can be unusable is one line naming the file."""
+
+import json
+
+import pytest
+
+from dfseg_tf.models.card import SEGMENTATION, ModelCard
+from dfseg_tf.models.saved import ModelLoadError, load_model
+
+
+@pytest.fixture
+def model_path(tmp_path):
+    path = tmp_path / "m.keras"
+    path.write_bytes(b"not a zip file")
+    return path
+
+
+def _one_line_error(path) -> str:
+    with pytest.raises(ModelLoadError) as error:
+        load_model(path)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_missing_model_file(tmp_path):
+    assert _one_line_error(tmp_path / "absent.keras") == f"{tmp_path / 'absent.keras'}: model file not found"
+
+
+def test_missing_card(model_path):
+    assert _one_line_error(model_path).startswith(f"{model_path}.json: model card missing")
+
+
+@pytest.mark.parametrize("card_text", ["{not json", json.dumps({"kind": SEGMENTATION, "colour": "red"})])
+def test_unreadable_card(model_path, card_text):
+    ModelCard.path_for(model_path).write_text(card_text)
+    assert _one_line_error(model_path).startswith(f"{model_path}.json: unusable model card: ")
+
+
+def test_unknown_kind(model_path):
+    ModelCard(kind="detector", architecture="unet", input_size=64).save(model_path)
+    assert _one_line_error(model_path).startswith(f"{model_path}.json: model card kind 'detector' is neither")
+
+
+def test_broken_model_file(model_path):
+    ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64).save(model_path)
+    assert _one_line_error(model_path).startswith(f"{model_path}: not a loadable Keras model: ")
