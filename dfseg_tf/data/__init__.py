@@ -8,3 +8,13 @@ from dfseg_tf.data.pipeline import (
     validation_examples,
 )
 from dfseg_tf.data.toy import planted_square_dataset, planted_square_examples
+
+__all__ = [
+    "DatasetNotBuiltError",
+    "image_and_mask",
+    "load_split",
+    "planted_square_dataset",
+    "planted_square_examples",
+    "segmentation_batches",
+    "validation_examples",
+]
