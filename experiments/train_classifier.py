@@ -28,7 +28,6 @@ from dfseg_tf.data import DatasetNotBuiltError
 from dfseg_tf.data.classification import classification_batches
 from dfseg_tf.models.classifiers import (
     ARCHITECTURES,
-    WeightsFileError,
     build_classifier,
     check_weights_file,
     classifier_card,
@@ -149,7 +148,8 @@ def main(argv=None):
     config = parse_flags(argv)
     try:
         results = run(config)
-    except (DatasetNotBuiltError, FileExistsError, WeightsFileError) as error:
+    # ValueError: WeightsFileError, a bad TF_CONFIG, an empty validation split
+    except (DatasetNotBuiltError, FileExistsError, ValueError) as error:
         sys.exit(f"error: {error}")
     print(f"run folder: {results['run_dir']}")
     print(

@@ -130,7 +130,8 @@ def main(argv=None):
     config = parse_flags(argv)
     try:
         results = run(config)
-    except (DatasetNotBuiltError, FileExistsError) as error:
+    # ValueError: a bad TF_CONFIG, an empty validation split
+    except (DatasetNotBuiltError, FileExistsError, ValueError) as error:
         sys.exit(f"error: {error}")
     print(f"run folder: {results['run_dir']}")
     print(f"best model: {results['best_model']} (validation Dice {results['best_val_dice']})")

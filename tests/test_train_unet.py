@@ -146,3 +146,10 @@ def test_auto_precision_and_strategy_follow_the_devices(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
         distribution_strategy()
+
+
+def test_main_reports_a_bad_tf_config_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(SystemExit) as exit_info:
+        train_unet.main(["--data-dir", str(tmp_path / "tfds"), "--output-dir", str(tmp_path / "run")])
+    assert str(exit_info.value.code).startswith("error: TF_CONFIG is not valid JSON: ")
