@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from dfseg_tf.evaluation.scores import thresholded_dice
 from dfseg_tf.training.losses import BceMinusLogDice, bce_minus_log_dice, soft_dice
 from dfseg_tf.training.metrics import (
     DiceAtThreshold,
@@ -98,3 +99,13 @@ def test_metrics_accumulate_over_batches_and_reset():
     assert value(image_dice.result()) == pytest.approx(7 / 9)
     dice.reset_state()
     assert value(dice.result()) == 1.0  # nothing seen: empty on empty
+
+
+def test_training_dice_thresholds_like_the_evaluation():
+    # A pixel exactly at t is not predicted by either; masks count any non-zero pixel.
+    truth = as_batch([[1, 1], [0, 0]], [[255, 0], [0, 0]])
+    prediction = as_batch([[0.5, 0.9], [0, 0]], [[0.5, 0.5], [0, 0]])
+    scores = keras.ops.convert_to_numpy(per_image_dice(truth, prediction, threshold=0.5))
+    expected = [thresholded_dice(p[..., 0], t[..., 0], 0.5) for p, t in zip(prediction, truth)]
+    np.testing.assert_allclose(scores, expected)
+    np.testing.assert_allclose(scores, [2 / 3, 0.0])

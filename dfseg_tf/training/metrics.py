@@ -1,6 +1,7 @@
 """Dice scores of thresholded maps, as pure functions and as Keras metrics.
 
-Two different averages, both over binary maps ``prediction >= threshold``:
+Two different averages, both over binary maps ``prediction > threshold`` against
+masks ``truth > 0``, the rule ``dfseg_tf.evaluation`` scores with:
 
 - batch-global Dice (:class:`DiceAtThreshold`): one Dice over all pixels seen,
   2|P and T| / (|P| + |T|); defined as 1 when both are empty. It is what the
@@ -18,12 +19,12 @@ DEFAULT_THRESHOLD = 0.5
 
 
 def _binary(values, threshold):
-    return ops.cast(ops.cast(values, "float32") >= threshold, "float32")
+    return ops.cast(ops.cast(values, "float32") > threshold, "float32")
 
 
 def per_image_dice(y_true, y_pred, *, threshold=DEFAULT_THRESHOLD):
     """Dice of each image of a batch (N, H, W[, C]) -> (N,), empty-on-empty = 1."""
-    truth = _binary(y_true, 0.5)
+    truth = _binary(y_true, 0.0)
     predicted = _binary(y_pred, threshold)
     axes = tuple(range(1, len(truth.shape)))
     intersection = ops.sum(truth * predicted, axis=axes)
@@ -38,7 +39,7 @@ def mean_image_dice_score(y_true, y_pred, *, threshold=DEFAULT_THRESHOLD):
 
 @keras.saving.register_keras_serializable(package="dfseg_tf")
 class DiceAtThreshold(keras.metrics.Metric):
-    """Batch-global Dice of ``y_pred >= threshold``, accumulated over batches."""
+    """Batch-global Dice of ``y_pred > threshold``, accumulated over batches."""
 
     def __init__(self, threshold=DEFAULT_THRESHOLD, name="dice", dtype="float32", **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
@@ -47,7 +48,7 @@ class DiceAtThreshold(keras.metrics.Metric):
         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        truth = _binary(y_true, 0.5)
+        truth = _binary(y_true, 0.0)
         predicted = _binary(y_pred, self.threshold)
         self.intersection.assign_add(ops.sum(truth * predicted))
         self.total.assign_add(ops.sum(truth) + ops.sum(predicted))
@@ -63,7 +64,7 @@ class DiceAtThreshold(keras.metrics.Metric):
 
 @keras.saving.register_keras_serializable(package="dfseg_tf")
 class MeanImageDice(keras.metrics.Metric):
-    """Per-image Dice of ``y_pred >= threshold`` averaged over all images seen."""
+    """Per-image Dice of ``y_pred > threshold`` averaged over all images seen."""
 
     def __init__(self, threshold=DEFAULT_THRESHOLD, name="image_dice", dtype="float32", **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
