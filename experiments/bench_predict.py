@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import skimage.data
 
-from dfseg_tf.corpus import write_h264
+from dfseg_tf.extraction.video_writer import write_h264
 from dfseg_tf.models.card import SEGMENTATION, ModelCard
 from dfseg_tf.predict.config import PredictConfig
 from dfseg_tf.predict.inputs import collect_inputs

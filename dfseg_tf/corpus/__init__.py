@@ -19,7 +19,7 @@ from dfseg_tf.corpus.truth import (
     load_planted_kind,
     load_planted_masks,
 )
-from dfseg_tf.corpus.video import write_h264
+from dfseg_tf.extraction.video_writer import write_h264
 
 __all__ = [
     "CorpusManifest",

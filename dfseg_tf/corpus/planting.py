@@ -8,7 +8,7 @@ import numpy as np
 from dfseg_tf.corpus import scene as scenes
 from dfseg_tf.corpus.spec import CorpusSpec
 from dfseg_tf.corpus.truth import PlantedVideo, save_planted
-from dfseg_tf.corpus.video import write_h264
+from dfseg_tf.extraction.video_writer import write_h264
 
 TRUNCATED_FRACTION = 0.5  # of the bytes kept: the moov atom is at the end, so nothing decodes
 

@@ -11,8 +11,8 @@ import pathlib
 import cv2
 import numpy as np
 
-from dfseg_tf.corpus import write_h264
 from dfseg_tf.extraction.video import downscale
+from dfseg_tf.extraction.video_writer import write_h264
 from dfseg_tf.predict.report import FrameResult
 
 DISPLAY_LONG_SIDE = 960

@@ -1,4 +1,8 @@
-"""Write real H.264 files the way the public data sets ship them."""
+"""Write real H.264 files the way the public data sets ship them.
+
+Used by the miniature corpus (test videos) and by `dfseg predict` (overlay videos); it
+lives beside the reader so that predict does not load the corpus generator to write one.
+"""
 
 import fractions
 import pathlib
