@@ -19,6 +19,7 @@ import pathlib
 
 import keras
 
+from dfseg_tf.errors import first_line
 from dfseg_tf.models.card import CLASSIFIER, ModelCard
 
 ARCHITECTURES = ("xception", "efficientnet_b7")
@@ -169,10 +170,9 @@ def _load_backbone_weights(backbone: keras.Model, architecture: str, path: pathl
     try:
         backbone.load_weights(path)
     except (ValueError, OSError, KeyError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise WeightsFileError(
             f"{path}: not {architecture} backbone weights without top "
-            f"(expected {spec.weights_file}): {first_line}"
+            f"(expected {spec.weights_file}): {first_line(error)}"
         ) from error
 
 

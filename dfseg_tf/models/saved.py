@@ -8,6 +8,7 @@ import pathlib
 
 import keras
 
+from dfseg_tf.errors import first_line
 from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION, ModelCard
 
 
@@ -29,7 +30,7 @@ def load_model(model_path) -> tuple[keras.Model, ModelCard]:
     try:
         model = keras.saving.load_model(model_path, compile=False)
     except Exception as error:  # Keras raises many types for a bad file (zip, config, weights)
-        raise ModelLoadError(f"{model_path}: not a loadable Keras model: {_first_line(error)}") from None
+        raise ModelLoadError(f"{model_path}: not a loadable Keras model: {first_line(error)}") from None
     return model, card
 
 
@@ -40,13 +41,9 @@ def _load_card(model_path: pathlib.Path) -> ModelCard:
     except FileNotFoundError as error:  # its message names the card and says where cards come from
         raise ModelLoadError(str(error)) from None
     except (TypeError, ValueError) as error:  # not JSON, or fields ModelCard does not have
-        raise ModelLoadError(f"{card_path}: unusable model card: {_first_line(error)}") from None
+        raise ModelLoadError(f"{card_path}: unusable model card: {first_line(error)}") from None
     if card.kind not in (SEGMENTATION, CLASSIFIER):
         raise ModelLoadError(
             f"{card_path}: model card kind {card.kind!r} is neither {SEGMENTATION!r} nor {CLASSIFIER!r}"
         )
     return card
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]

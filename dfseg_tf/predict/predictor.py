@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from dfseg_tf.errors import first_line
 from dfseg_tf.evaluation.rules import classifier_is_fake, frame_is_fake, frame_score
 from dfseg_tf.extraction.faces import DETECT_BATCH_FRAMES, Box, FaceDetector, batched, square_box
 from dfseg_tf.extraction.report import VideoSkipped
@@ -129,8 +130,8 @@ class Predictor:
 
 
 def _one_line(error: Exception) -> str:
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    """An unexpected error's reason: its type, then its first line (for a bug report)."""
+    return f"{type(error).__name__}: {first_line(error)}" if str(error).strip() else type(error).__name__
 
 
 class _Stopwatch:
