@@ -19,12 +19,9 @@ the last finished epoch.
 import argparse
 import dataclasses
 import functools
-import logging
-import sys
 
 import keras
 
-from dfseg_tf.data import DatasetNotBuiltError
 from dfseg_tf.data.classification import classification_batches
 from dfseg_tf.models.classifiers import (
     ARCHITECTURES,
@@ -37,7 +34,7 @@ from dfseg_tf.training.callbacks import run_callbacks
 from dfseg_tf.training.config import RunConfig, add_run_flags, config_from_flags
 from dfseg_tf.training.inputs import fit_inputs, load_datasets
 from dfseg_tf.training.precision import resolve_jit_compile
-from dfseg_tf.training.runs import fit_run, start_run
+from dfseg_tf.training.runs import fit_run, run_or_exit, start_run
 
 MONITOR = "val_auc"
 
@@ -144,14 +141,7 @@ def parse_flags(argv=None) -> ClassifierConfig:
 
 
 def main(argv=None):
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config = parse_flags(argv)
-    try:
-        results = run(config)
-    # ValueError: WeightsFileError, a bad TF_CONFIG, an empty validation split
-    except (DatasetNotBuiltError, FileExistsError, ValueError) as error:
-        sys.exit(f"error: {error}")
-    print(f"run folder: {results['run_dir']}")
+    results = run_or_exit(run, parse_flags(argv))
     print(
         f"best model: {results['best_model']} ({results['architecture']} "
         f"{results['input_size']}px, weights {results['weights']}; "

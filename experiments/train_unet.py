@@ -13,12 +13,10 @@ resumes from the last finished epoch.
 import argparse
 import dataclasses
 import functools
-import logging
-import sys
 
 import keras
 
-from dfseg_tf.data import DatasetNotBuiltError, segmentation_batches, validation_examples
+from dfseg_tf.data import segmentation_batches, validation_examples
 from dfseg_tf.models.card import SEGMENTATION, ModelCard
 from dfseg_tf.models.unet import ARCHITECTURES, build_unet
 from dfseg_tf.training.callbacks import segmentation_callbacks
@@ -27,7 +25,7 @@ from dfseg_tf.training.inputs import fit_inputs, load_datasets
 from dfseg_tf.training.losses import BceMinusLogDice
 from dfseg_tf.training.metrics import DiceAtThreshold, MeanImageDice
 from dfseg_tf.training.precision import resolve_jit_compile
-from dfseg_tf.training.runs import fit_run, start_run
+from dfseg_tf.training.runs import fit_run, run_or_exit, start_run
 
 MONITOR = "val_dice"
 
@@ -126,14 +124,7 @@ def parse_flags(argv=None) -> TrainConfig:
 
 
 def main(argv=None):
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    config = parse_flags(argv)
-    try:
-        results = run(config)
-    # ValueError: a bad TF_CONFIG, an empty validation split
-    except (DatasetNotBuiltError, FileExistsError, ValueError) as error:
-        sys.exit(f"error: {error}")
-    print(f"run folder: {results['run_dir']}")
+    results = run_or_exit(run, parse_flags(argv))
     print(f"best model: {results['best_model']} (validation Dice {results['best_val_dice']})")
 
 

@@ -8,10 +8,13 @@ copy) and returns the results every run reports.
 """
 
 import dataclasses
+import logging
+import sys
 
 import keras
 import tensorflow as tf
 
+from dfseg_tf.data import DatasetNotBuiltError
 from dfseg_tf.training.precision import apply_precision, resolve_jit_compile
 from dfseg_tf.training.run_folder import RunFolder, history_results, worker_run_folder
 from dfseg_tf.training.strategy import distribution_strategy, is_chief
@@ -79,4 +82,19 @@ def fit_run(model, train, validation, *, resolved, strategy, card, monitor, call
             f"best_{monitor}": written.best_logged(monitor),
         }
         written.write_results(results)
+    return results
+
+
+def run_or_exit(run, config) -> dict:
+    """A training script's ``run(config)``, with logging set up and expected failures in one line.
+
+    Expected: the data set is not built, the run folder holds a finished run, or a
+    ValueError of the library's (bad TF_CONFIG, missing weights file, empty split).
+    """
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        results = run(config)
+    except (DatasetNotBuiltError, FileExistsError, ValueError) as error:
+        sys.exit(f"error: {error}")
+    print(f"run folder: {results['run_dir']}")
     return results
