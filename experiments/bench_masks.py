@@ -10,8 +10,10 @@ Speed: on one original and its fakes at 1080p, frames per second of decoding, fa
 detection, mask extraction and the whole pair pipeline, and peak memory after one video
 and after several (it must stay flat: frames are streamed). The target: a pair's mask costs
 under 10% of decoding its two frames (the fake's and the original's), reported as
-``mask_cost_vs_pair_decode``. On a shared machine each timing is the fastest of
-``--speed-repeats`` runs.
+``mask_cost_vs_pair_decode``. The mask's cost grows with the face crop's area while decoding
+does not, so the same ratio is also measured for several face sizes (``--speed-face-heights``),
+from a face a seventh of the frame's height to the close-up of the main speed videos. On a
+shared machine each timing is the fastest of ``--speed-repeats`` runs.
 
     python -m experiments.bench_masks [--output results/bench_masks.json]
 """
@@ -82,8 +84,20 @@ def parse_args(argv=None):
     speed.add_argument("--speed-fakes", type=int, default=3, help="fakes of the speed original (default: 3)")
     speed.add_argument("--speed-repeats", type=int, default=5,
                        help="runs of each timed step; the fastest counts, as other work shares the CPU (default: 5)")
+    speed.add_argument("--speed-face-heights", type=_fractions, default=[0.15, 0.25, 0.35, 0.45],
+                       help="face heights, as fractions of the frame's shorter side, at which the mask's cost "
+                            "is compared with decoding; the largest is the main speed videos' "
+                            "(default: 0.15,0.25,0.35,0.45)")
     speed.add_argument("--skip-speed", action="store_true", help="only measure quality (default: off)")
+    quality.add_argument("--skip-quality", action="store_true", help="only measure speed (default: off)")
     return parser.parse_args(argv)
+
+
+def _fractions(text: str) -> list[float]:
+    values = sorted(float(value) for value in text.split(","))
+    if not all(0.1 <= value <= 0.7 for value in values):
+        raise argparse.ArgumentTypeError(f"face heights must be in [0.1, 0.7], got {text}")
+    return values
 
 
 # ---------------------------------------------------------------- quality
@@ -136,14 +150,15 @@ def _iou(truth: np.ndarray, predicted: np.ndarray) -> float:
 # ---------------------------------------------------------------- speed
 
 
-def write_speed_videos(folder: pathlib.Path, args) -> list[VideoEntry]:
-    """One original and ``--speed-fakes`` partial fakes of it, at the speed size."""
-    spec = CorpusSpec(width=args.speed_width, height=args.speed_height, n_frames=args.speed_frames, seed=args.seed)
+def write_speed_videos(folder: pathlib.Path, args, face_height: float, fakes: int) -> list[VideoEntry]:
+    """One original and ``fakes`` partial fakes of it, at the speed size: the original first."""
+    spec = CorpusSpec(width=args.speed_width, height=args.speed_height, n_frames=args.speed_frames, seed=args.seed,
+                      face_height=face_height)
     rng = np.random.default_rng(spec.seed)
-    original = original_plan("original", "original.mp4", scenes.random_scene(rng), spec)
+    original = original_plan("original", "original.mp4", scenes.random_scene(rng, face_height=face_height), spec)
     plans = [original] + [
         fake_plan(original, f"fake{i}", f"fake{i}.mp4", scenes.random_manipulation(rng, "mouth"))
-        for i in range(args.speed_fakes)
+        for i in range(fakes)
     ]
     for plan in plans:
         write_plan(folder, plan)
@@ -174,45 +189,87 @@ def measure_speed(entries: list[VideoEntry], detector, repeats: int) -> dict:
     pipeline_cold = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=cold_cache))
     pipeline_warm = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=cold_cache))
     boxes = cold_cache.get("original")
-    example_seconds, mask_seconds = _mask_seconds(fakes[0], original, indices, boxes, config, repeats)
+    example_seconds = _fastest_per_pair(_example_step(boxes, config, fakes[0]), fakes[0], original, indices, repeats)
 
     n = len(indices)
-    pair_decode = 2 * decode_all / info.n_frames  # the fake's frame and the original's
-    mask_vs_pair_decode = (mask_seconds / n) / pair_decode
+    pair_decode = 2 * decode_all / info.n_frames
     return {
         "video": f"{info.width}x{info.height}, {info.n_frames} frames, {n} sampled",
         "decode_fps_all_frames": info.n_frames / decode_all,
         "decode_fps_sampled": n / decode_sampled,
         "detect_fps": len(detect_frames) / detect,
         "example_fps": n / example_seconds,
-        "mask_fps": n / mask_seconds,
-        "decode_ms_per_frame": 1e3 * decode_all / info.n_frames,
         "example_ms_per_pair": 1e3 * example_seconds / n,
-        "mask_ms_per_pair": 1e3 * mask_seconds / n,
         "example_cost_vs_pair_decode": (example_seconds / n) / pair_decode,
-        "mask_cost_vs_pair_decode": mask_vs_pair_decode,
-        "mask_target_vs_pair_decode": MASK_TARGET_VS_PAIR_DECODE,
-        "mask_target_met": bool(mask_vs_pair_decode < MASK_TARGET_VS_PAIR_DECODE),
+        **mask_cost(original, fakes[0], boxes, config, repeats, decode_all=decode_all),
         "pair_pipeline_fps_with_detection": n / pipeline_cold,
         "pair_pipeline_fps_boxes_cached": n / pipeline_warm,
         "memory": _memory(fakes, config, detector, cold_cache),
     }
 
 
-def _mask_seconds(fake, original, indices, boxes, config, repeats: int) -> tuple[float, float]:
-    """Seconds spent on the sampled pairs of frames, without the decoding around them: by
-    ``frame_pair_example`` (alignment check, crops, mask, crop resize) and by ``manipulation_mask``
-    alone (the crops are views of the frames, as in extraction)."""
+def mask_cost(original, fake, boxes, config, repeats: int, *, decode_all: float | None = None) -> dict:
+    """A pair's mask against decoding the pair's two frames, with the face crop's mean side.
+
+    ``decode_all``: seconds to decode every frame of ``original``, when already measured.
+    """
+    info = probe(original.path)
+    if decode_all is None:
+        decode_all = _fastest(lambda: sum(1 for _ in iter_frames(original.path, range(info.n_frames))), repeats)
+    indices = sample_frame_indices(info.n_frames, config.frames_per_video)
+    mask_seconds = _fastest_per_pair(_mask_step(boxes, config), fake, original, indices, repeats)
+    mask_per_pair = mask_seconds / len(indices)
+    pair_decode = 2 * decode_all / info.n_frames  # the fake's frame and the original's
+    ratio = mask_per_pair / pair_decode
+    return {
+        "crop_side_px": float(np.mean([boxes[i][2] - boxes[i][0] for i in indices])),
+        "mask_fps": 1 / mask_per_pair,
+        "mask_ms_per_pair": 1e3 * mask_per_pair,
+        "pair_decode_ms": 1e3 * pair_decode,
+        "mask_cost_vs_pair_decode": ratio,
+        "mask_target_vs_pair_decode": MASK_TARGET_VS_PAIR_DECODE,
+        "mask_target_met": bool(ratio < MASK_TARGET_VS_PAIR_DECODE),
+    }
+
+
+def mask_cost_by_face_height(folder: pathlib.Path, args, face_heights, detector) -> dict:
+    """``mask_cost`` for an original and one fake at each of ``face_heights``."""
+    config = ExtractionConfig()
+    by_height = {}
+    for face_height in face_heights:
+        original, fake = write_speed_videos(folder / f"face_{face_height}", args, face_height, fakes=1)
+        box_cache = BoxCache()
+        extract_video(fake, config, detector=detector, box_cache=box_cache)
+        by_height[face_height] = mask_cost(original, fake, box_cache.get(original.video_id), config, args.speed_repeats)
+        print(f"face height {face_height}: mask {by_height[face_height]['mask_cost_vs_pair_decode']:.3f} "
+              "of the pair's decoding", flush=True)
+    return by_height
+
+
+def _mask_cost_of(speed: dict) -> dict:
+    """The ``mask_cost`` figures among ``measure_speed``'s."""
+    keys = ("crop_side_px", "mask_fps", "mask_ms_per_pair", "pair_decode_ms", "mask_cost_vs_pair_decode",
+            "mask_target_vs_pair_decode", "mask_target_met")
+    return {key: speed[key] for key in keys}
+
+
+def _example_step(boxes, config, fake):
+    """``frame_pair_example`` on one pair: alignment check, crops, mask, crop resize."""
 
     def example(i, fake_frame, real_frame):
         frame_pair_example(i, fake_frame, real_frame, boxes[i], config, fake)
+
+    return example
+
+
+def _mask_step(boxes, config):
+    """``manipulation_mask`` alone on one pair; the crops are views of the frames, as in extraction."""
 
     def mask(i, fake_frame, real_frame):
         x0, y0, x1, y1 = boxes[i]
         manipulation_mask(real_frame[y0:y1, x0:x1], fake_frame[y0:y1, x0:x1], threshold=config.threshold)
 
-    return (_fastest_per_pair(example, fake, original, indices, repeats),
-            _fastest_per_pair(mask, fake, original, indices, repeats))
+    return mask
 
 
 def _fastest_per_pair(step, fake, original, indices, repeats: int) -> float:
@@ -273,6 +330,14 @@ def _fastest(function, repeats: int) -> float:
 
 
 def print_tables(results: dict) -> None:
+    if "quality" in results:
+        _print_quality(results)
+    if "speed" in results:
+        _print_speed(results["speed"])
+        _print_mask_cost_by_face_height(results["mask_cost_by_face_height"])
+
+
+def _print_quality(results: dict) -> None:
     quality = results["quality"]
     kinds = sorted({kind for row in quality.values() for kind in row["mean_iou"]})
     print("\nmean IoU of extracted vs planted masks (H.264 CRF 23)")
@@ -280,31 +345,42 @@ def print_tables(results: dict) -> None:
     for threshold, row in quality.items():
         print(f"{threshold:9.1f}  " + "  ".join(f"{row['mean_iou'][kind]:8.3f}" for kind in kinds))
     print(f"best for partial manipulations: {results['best_threshold_partial']}")
-    if "speed" in results:
-        print(f"\nspeed on {results['speed']['video']}")
-        for key, value in results["speed"].items():
-            if isinstance(value, float):
-                print(f"  {key:36s} {value:10.3f}")
-        for key, value in results["speed"]["memory"].items():
-            print(f"  {key:36s} {value:10.1f}")
-        speed = results["speed"]
-        verdict = "met" if speed["mask_target_met"] else "NOT met"
-        print(f"mask cost vs decoding the pair's two frames: {speed['mask_cost_vs_pair_decode']:.3f} "
-              f"(target < {speed['mask_target_vs_pair_decode']:.2f}): {verdict}")
+
+
+def _print_speed(speed: dict) -> None:
+    print(f"\nspeed on {speed['video']}")
+    for key, value in speed.items():
+        if isinstance(value, float):
+            print(f"  {key:36s} {value:10.3f}")
+    for key, value in speed["memory"].items():
+        print(f"  {key:36s} {value:10.1f}")
+
+
+def _print_mask_cost_by_face_height(by_height: dict) -> None:
+    print("\nmask of a pair vs decoding its two frames, by face size "
+          f"(target < {MASK_TARGET_VS_PAIR_DECODE:.2f})")
+    print("face height  crop side px  mask ms  pair decode ms  ratio  target")
+    for face_height, row in by_height.items():
+        verdict = "met" if row["mask_target_met"] else "NOT met"
+        print(f"{face_height:11.2f}  {row['crop_side_px']:12.0f}  {row['mask_ms_per_pair']:7.3f}  "
+              f"{row['pair_decode_ms']:14.2f}  {row['mask_cost_vs_pair_decode']:5.3f}  {verdict}")
 
 
 def run(args) -> dict:
     detector = FaceDetector()
+    results = {}
     with tempfile.TemporaryDirectory() as temporary:
         workdir = args.workdir or pathlib.Path(temporary)
-        quality = measure_quality(workdir / "quality", args.thresholds, args.frames_per_video, args.seed, detector)
-        results = {
-            "quality": quality,
-            "best_threshold_partial": max(quality, key=lambda t: quality[t]["mean_iou"]["partial"]),
-        }
+        if not args.skip_quality:
+            quality = measure_quality(workdir / "quality", args.thresholds, args.frames_per_video, args.seed, detector)
+            results["quality"] = quality
+            results["best_threshold_partial"] = max(quality, key=lambda t: quality[t]["mean_iou"]["partial"])
         if not args.skip_speed:
-            folder = workdir / "speed"
-            results["speed"] = measure_speed(write_speed_videos(folder, args), detector, args.speed_repeats)
+            *smaller, largest = args.speed_face_heights
+            entries = write_speed_videos(workdir / "speed", args, largest, fakes=args.speed_fakes)
+            results["speed"] = measure_speed(entries, detector, args.speed_repeats)
+            by_height = mask_cost_by_face_height(workdir / "speed_by_face", args, smaller, detector)
+            results["mask_cost_by_face_height"] = {**by_height, largest: _mask_cost_of(results["speed"])}
     return results
 
 
