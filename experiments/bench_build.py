@@ -75,7 +75,7 @@ def parse_args(argv=None):
     paths = parser.add_argument_group("paths")
     paths.add_argument("--work-dir", type=pathlib.Path, default=None,
                        help="where the corpora and the builds go; corpora there are reused "
-                            "(default: a new temporary folder)")
+                            "(default: a temporary folder, deleted afterwards)")
     paths.add_argument("--output", type=pathlib.Path, default=pathlib.Path("results/bench_build.json"),
                        help="JSON file of the figures (default: results/bench_build.json)")
     size = parser.add_argument_group("run size")
@@ -225,7 +225,7 @@ def measure_synthetic(args, work: pathlib.Path) -> dict:
         stage: {"runs": [dict(_rates(run), parts=parts) for run, parts in zip(stage_runs, args.parts)],
                 **fit_start_up_and_per_video(stage_runs)}
         for stage, stage_runs in runs.items()
-    } | {"name": config.name, "work_dir": str(work)}
+    } | {"name": config.name}
 
 
 def write_hd_pair(folder: pathlib.Path, seconds: float) -> tuple[VideoEntry, VideoEntry]:
@@ -317,7 +317,13 @@ def time_input_pipeline(name, data_dir, *, batch_size, images) -> dict:
 
 
 def run(args) -> dict:
-    work = args.work_dir or pathlib.Path(tempfile.mkdtemp(prefix="bench_build_"))
+    if args.work_dir is not None:
+        return _run_in(args, args.work_dir)
+    with tempfile.TemporaryDirectory(prefix="bench_build_") as temporary:
+        return _run_in(args, pathlib.Path(temporary))
+
+
+def _run_in(args, work: pathlib.Path) -> dict:
     results = {"cpu_cores": os.cpu_count(), "load_average_start": os.getloadavg()[0],
                "frames_per_video": args.frames_per_video, "parts": args.parts}
     synthetic = measure_synthetic(args, work)
