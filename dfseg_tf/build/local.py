@@ -8,6 +8,8 @@ from dfseg_tf.build.reports import write_report
 from dfseg_tf.extraction import BoxCache, ExtractionConfig, FaceDetector, SkipReport, extract_many
 from dfseg_tf.sources.entry import VideoEntry
 
+logger = logging.getLogger(__name__)
+
 
 def generate_split(
     entries: list[VideoEntry], config: ExtractionConfig, *, box_cache_dir, report_path
@@ -32,4 +34,4 @@ def generate_split(
     for entry, frames in extracted:
         yield from keyed_examples(numbers[entry.video_id], entry, frames)
     write_report(report, report_path)
-    logging.info("%s", report.summary_line())
+    logger.info("%s", report.summary_line())

@@ -13,6 +13,8 @@ from dfseg_tf.extraction import ExtractionConfig
 from dfseg_tf.sources.entry import SPLITS, VideoEntry
 from dfseg_tf.sources.splits import SplitFractions
 
+logger = logging.getLogger(__name__)
+
 DATASETS = ("synthetic", "dfdc", "faceforensics", "dfd")
 
 # The synthetic corpus is a DFDC-shaped corpus of 10 parts. 60/20/20 gives parts 0-5 to
@@ -90,7 +92,7 @@ def prepare_synthetic_corpus(root) -> pathlib.Path:
     """
     root = pathlib.Path(root)
     if not (root / _CORPUS_DONE).exists():
-        logging.info("Writing the synthetic corpus to %s", root)
+        logger.info("Writing the synthetic corpus to %s", root)
         shutil.rmtree(root, ignore_errors=True)
         write_dfdc_corpus(root, parts=SYNTHETIC_PARTS)
         mark_synthetic_corpus_complete(root)

@@ -10,6 +10,8 @@ from etils import epath
 
 from dfseg_tf.extraction.report import SkipReport
 
+logger = logging.getLogger(__name__)
+
 REPORT_NAME = "skip_report.json"
 _SPLIT_REPORT_GLOB = "skip_report-*.json"
 
@@ -40,5 +42,5 @@ def merge_split_reports(data_dir) -> SkipReport:
         part.unlink()
     merged.skipped.sort(key=lambda skip: skip["video_id"])
     write_report(merged, data_dir / REPORT_NAME)
-    logging.info("Skip report: %s", merged.summary_line())
+    logger.info("Skip report: %s", merged.summary_line())
     return merged

@@ -252,7 +252,7 @@ def _ellipse_alpha(shape, centre, axes, feather) -> np.ndarray:
 def _layer(person: Person, manipulation: Manipulation | None):
     """What to paint for one person: the (possibly manipulated) photo and two alphas."""
     face = prepared_face(person.identity)
-    x, y, w, h = face.box
+    _, _, w, h = face.box
     cx, cy = face.centre
     portrait = _ellipse_alpha(face.image.shape[:2], (cx, cy + 0.45 * h), (1.15 * w, 1.45 * h), 0.12)
     if manipulation is None:

@@ -17,7 +17,7 @@ def threshold_grid(start: float = GRID_START, stop: float = GRID_STOP, step: flo
     """Thresholds from ``start`` to ``stop`` inclusive, rounded to the step's decimals."""
     if not 0 <= start <= stop <= 1 or step <= 0:
         raise ValueError(f"threshold grid needs 0 <= start <= stop <= 1 and step > 0, got {start}, {stop}, {step}")
-    count = int(round((stop - start) / step)) + 1
+    count = round((stop - start) / step) + 1
     return np.round(start + step * np.arange(count), 6)
 
 
