@@ -1,0 +1,83 @@
+"""Each benchmark runs end to end at a tiny size and writes figures that hang together.
+
+The figures themselves are machine-dependent and are not asserted; what must hold on any
+machine is asserted: every stage measured, positive rates, parameter counts, ratios that
+are the quotients they claim to be, face crops that grow with the face.
+"""
+
+import json
+
+import pytest
+
+from experiments import bench_build, bench_masks, bench_predict, bench_train
+
+
+def _run(main, argv, output) -> dict:
+    main([*argv, "--output", str(output)])
+    return json.loads(output.read_text())
+
+
+def test_bench_masks_measures_quality_speed_and_cost_by_face_size(tmp_path):
+    results = _run(bench_masks.main, [
+        "--thresholds", "20,30", "--frames-per-video", "2",
+        "--speed-width", "320", "--speed-height", "240", "--speed-frames", "16", "--speed-fakes", "1",
+        "--speed-repeats", "1", "--speed-face-heights", "0.3,0.45",
+    ], tmp_path / "masks.json")
+
+    assert set(results["quality"]) == {"20.0", "30.0"}
+    for row in results["quality"].values():
+        assert set(row["mean_iou"]) == {"none", "partial", "whole"}
+        assert all(0 <= iou <= 1 for iou in row["mean_iou"].values())
+    by_height = results["mask_cost_by_face_height"]
+    assert list(by_height) == ["0.3", "0.45"]
+    assert by_height["0.3"]["crop_side_px"] < by_height["0.45"]["crop_side_px"]
+    for row in by_height.values():
+        assert row["mask_cost_vs_pair_decode"] == pytest.approx(row["mask_ms_per_pair"] / row["pair_decode_ms"])
+        assert row["mask_target_met"] == (row["mask_cost_vs_pair_decode"] < 0.10)
+    assert by_height["0.45"]["mask_ms_per_pair"] == results["speed"]["mask_ms_per_pair"]  # measured once
+    memory = results["speed"]["memory"]
+    assert memory["max_rss_mib_after_many_videos"] < 1.2 * memory["max_rss_mib_after_one_video"]
+
+
+def test_bench_train_reports_speed_and_memory_of_a_real_fit_step(tmp_path):
+    results = _run(bench_train.main, [
+        "--models", "unet_v1", "--steps", "2", "--warmup-steps", "1", "--image-size", "64", "--batch-size", "2",
+    ], tmp_path / "train.json")
+
+    (row,) = results["results"]
+    assert row["model"] == "unet_v1"
+    assert row["parameters"] == 1_832_257
+    assert row["policy"] == "float32"  # no GPU in tests
+    assert row["images_per_second"] == pytest.approx(2 / row["seconds_per_step"])
+    assert row["peak_memory_mb"] > 0
+
+
+def test_bench_predict_times_each_stage_of_dfseg_predict(tmp_path):
+    results = _run(bench_predict.main, [
+        "--width", "320", "--height", "240", "--seconds", "1", "--frames", "4", "--repeats", "1",
+        "--overlay", "none", "--workdir", str(tmp_path / "work"),
+    ], tmp_path / "predict.json")
+
+    assert results["frames_sampled"] == 4
+    assert results["cold"]["command_seconds"] > results["cold"]["video_seconds"] > 0
+    assert {"decode", "detect", "model"} <= set(results["cold"]["stage_seconds"])
+    for run in results["warm"].values():
+        assert run["faces_found"] == 4
+        assert run["seconds"] > 0
+
+
+def test_bench_build_fits_every_stage_and_projects_the_full_dfdc(tmp_path):
+    results = _run(bench_build.main, [
+        "--parts", "2", "4", "--frames-per-video", "2", "--skip-beam",
+        "--hd-seconds", "1", "--hd-frames-per-video", "2", "--pipeline-images", "64",
+    ], tmp_path / "build.json")
+
+    synthetic = results["synthetic"]
+    for stage in ("decode_and_detection", "extraction", "build_local"):
+        runs = synthetic[stage]["runs"]
+        assert [run["parts"] for run in runs] == [2, 4]
+        assert runs[0]["videos"] < runs[1]["videos"]
+    hours = results["projection"]["hours_on_workers"]
+    assert hours["16"] < hours["1"]
+    assert results["input_pipeline"]["images"] == 64
+    assert results["input_pipeline"]["images_per_s"] > 0
