@@ -192,7 +192,7 @@ def measure_speed(entries: list[VideoEntry], detector, repeats: int) -> dict:
     example_seconds = _fastest_per_pair(_example_step(boxes, config, fakes[0]), fakes[0], original, indices, repeats)
 
     n = len(indices)
-    pair_decode = 2 * decode_all / info.n_frames
+    pair_decode = 2 * decode_all / info.n_frames  # the fake's frame and the original's
     return {
         "video": f"{info.width}x{info.height}, {info.n_frames} frames, {n} sampled",
         "decode_fps_all_frames": info.n_frames / decode_all,
@@ -201,21 +201,16 @@ def measure_speed(entries: list[VideoEntry], detector, repeats: int) -> dict:
         "example_fps": n / example_seconds,
         "example_ms_per_pair": 1e3 * example_seconds / n,
         "example_cost_vs_pair_decode": (example_seconds / n) / pair_decode,
-        **mask_cost(original, fakes[0], boxes, config, repeats, decode_all=decode_all),
         "pair_pipeline_fps_with_detection": n / pipeline_cold,
         "pair_pipeline_fps_boxes_cached": n / pipeline_warm,
         "memory": _memory(fakes, config, detector, cold_cache),
     }
 
 
-def mask_cost(original, fake, boxes, config, repeats: int, *, decode_all: float | None = None) -> dict:
-    """A pair's mask against decoding the pair's two frames, with the face crop's mean side.
-
-    ``decode_all``: seconds to decode every frame of ``original``, when already measured.
-    """
+def mask_cost(original, fake, boxes, config, repeats: int) -> dict:
+    """A pair's mask against decoding the pair's two frames, with the face crop's mean side."""
     info = probe(original.path)
-    if decode_all is None:
-        decode_all = _fastest(lambda: sum(1 for _ in iter_frames(original.path, range(info.n_frames))), repeats)
+    decode_all = _fastest(lambda: sum(1 for _ in iter_frames(original.path, range(info.n_frames))), repeats)
     indices = sample_frame_indices(info.n_frames, config.frames_per_video)
     mask_seconds = _fastest_per_pair(_mask_step(boxes, config), fake, original, indices, repeats)
     mask_per_pair = mask_seconds / len(indices)
@@ -244,13 +239,6 @@ def mask_cost_by_face_height(folder: pathlib.Path, args, face_heights, detector)
         print(f"face height {face_height}: mask {by_height[face_height]['mask_cost_vs_pair_decode']:.3f} "
               "of the pair's decoding", flush=True)
     return by_height
-
-
-def _mask_cost_of(speed: dict) -> dict:
-    """The ``mask_cost`` figures among ``measure_speed``'s."""
-    keys = ("crop_side_px", "mask_fps", "mask_ms_per_pair", "pair_decode_ms", "mask_cost_vs_pair_decode",
-            "mask_target_vs_pair_decode", "mask_target_met")
-    return {key: speed[key] for key in keys}
 
 
 def _example_step(boxes, config, fake):
@@ -376,11 +364,11 @@ def run(args) -> dict:
             results["quality"] = quality
             results["best_threshold_partial"] = max(quality, key=lambda t: quality[t]["mean_iou"]["partial"])
         if not args.skip_speed:
-            *smaller, largest = args.speed_face_heights
+            largest = max(args.speed_face_heights)
             entries = write_speed_videos(workdir / "speed", args, largest, fakes=args.speed_fakes)
             results["speed"] = measure_speed(entries, detector, args.speed_repeats)
-            by_height = mask_cost_by_face_height(workdir / "speed_by_face", args, smaller, detector)
-            results["mask_cost_by_face_height"] = {**by_height, largest: _mask_cost_of(results["speed"])}
+            results["mask_cost_by_face_height"] = mask_cost_by_face_height(
+                workdir / "speed_by_face", args, args.speed_face_heights, detector)
     return results
 
 

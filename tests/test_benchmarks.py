@@ -34,7 +34,7 @@ def test_bench_masks_measures_quality_speed_and_cost_by_face_size(tmp_path):
     for row in by_height.values():
         assert row["mask_cost_vs_pair_decode"] == pytest.approx(row["mask_ms_per_pair"] / row["pair_decode_ms"])
         assert row["mask_target_met"] == (row["mask_cost_vs_pair_decode"] < 0.10)
-    assert by_height["0.45"]["mask_ms_per_pair"] == results["speed"]["mask_ms_per_pair"]  # measured once
+    assert results["speed"]["example_ms_per_pair"] > 0
     memory = results["speed"]["memory"]
     assert memory["max_rss_mib_after_many_videos"] < 1.2 * memory["max_rss_mib_after_one_video"]
 
