@@ -98,7 +98,7 @@ def _measure_in_child(architecture, flags) -> dict:
     ]
     child = subprocess.run(command, capture_output=True, text=True)
     if child.returncode != 0:
-        sys.exit(f"error: measuring {architecture} failed:\n{child.stderr[-3000:]}")
+        sys.exit(f"bench_train: error: measuring {architecture} failed:\n{child.stderr[-3000:]}")
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 

@@ -126,7 +126,7 @@ def main(argv=None) -> None:
     try:
         result = run(config)
     except (RuntimeError, ValueError, FileNotFoundError) as error:
-        sys.exit(f"error: {error}")
+        sys.exit(f"reproduce: error: {error}")
     evaluate.print_tables(result)
     print(f"Results, plots and README with the study's comparisons: {pathlib.Path(config.output_dir) / 'results'}")
 

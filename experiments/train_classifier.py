@@ -141,7 +141,7 @@ def parse_flags(argv=None) -> ClassifierConfig:
 
 
 def main(argv=None):
-    results = run_or_exit(run, parse_flags(argv))
+    results = run_or_exit(run, parse_flags(argv), "train_classifier")
     print(
         f"best model: {results['best_model']} ({results['architecture']} "
         f"{results['input_size']}px, weights {results['weights']}; "

@@ -124,7 +124,7 @@ def parse_flags(argv=None) -> TrainConfig:
 
 
 def main(argv=None):
-    results = run_or_exit(run, parse_flags(argv))
+    results = run_or_exit(run, parse_flags(argv), "train_unet")
     print(f"best model: {results['best_model']} (validation Dice {results['best_val_dice']})")
 
 

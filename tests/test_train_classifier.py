@@ -134,7 +134,7 @@ def test_missing_weights_file_stops_the_script_at_once_with_one_line(tmp_path):
         main(["--arch", "efficientnet_b7", "--weights", str(missing), "--output-dir", str(run_dir)])
 
     message = str(stopped.value.code)
-    assert message.startswith(f"error: {missing}: weights file not found")
+    assert message.startswith(f"train_classifier: error: {missing}: weights file not found")
     assert "\n" not in message
     assert not run_dir.exists()
 

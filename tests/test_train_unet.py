@@ -117,7 +117,7 @@ def test_main_says_how_to_build_a_missing_dataset(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         train_unet.main(["--data-dir", str(tmp_path / "tfds"), "--output-dir", str(tmp_path / "run")])
     message = str(exit_info.value.code)
-    assert message.startswith("error: dfdc_masks/synthetic is not built")
+    assert message.startswith("train_unet: error: dfdc_masks/synthetic is not built")
     assert "tfds build dfdc_masks --config synthetic" in message
     assert not (tmp_path / "run").exists()
 
@@ -152,4 +152,4 @@ def test_main_reports_a_bad_tf_config_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(SystemExit) as exit_info:
         train_unet.main(["--data-dir", str(tmp_path / "tfds"), "--output-dir", str(tmp_path / "run")])
-    assert str(exit_info.value.code).startswith("error: TF_CONFIG is not valid JSON: ")
+    assert str(exit_info.value.code).startswith("train_unet: error: TF_CONFIG is not valid JSON: ")

@@ -85,8 +85,9 @@ def fit_run(model, train, validation, *, resolved, strategy, card, monitor, call
     return results
 
 
-def run_or_exit(run, config) -> dict:
-    """A training script's ``run(config)``, with logging set up and expected failures in one line.
+def run_or_exit(run, config, script: str) -> dict:
+    """A training script's ``run(config)``, with logging set up and expected failures in one
+    line, ``"<script>: error: <reason>"``.
 
     Expected: the data set is not built, the run folder holds a finished run, or a
     ValueError of the library's (bad TF_CONFIG, missing weights file, empty split).
@@ -95,6 +96,6 @@ def run_or_exit(run, config) -> dict:
     try:
         results = run(config)
     except (DatasetNotBuiltError, FileExistsError, ValueError) as error:
-        sys.exit(f"error: {error}")
+        sys.exit(f"{script}: error: {error}")
     print(f"run folder: {results['run_dir']}")
     return results
