@@ -172,7 +172,8 @@ def write_speed_videos(folder: pathlib.Path, args, face_height: float, fakes: in
 MASK_TARGET_VS_PAIR_DECODE = 0.10
 
 
-def measure_speed(entries: list[VideoEntry], detector, repeats: int) -> dict:
+def measure_speed(entries: list[VideoEntry], detector, repeats: int, box_cache: BoxCache) -> dict:
+    """Speed figures on ``entries`` (original first). ``box_cache``, empty, ends with the original's boxes."""
     original, fakes = entries[0], entries[1:]
     config = ExtractionConfig()
     info = probe(original.path)
@@ -185,10 +186,9 @@ def measure_speed(entries: list[VideoEntry], detector, repeats: int) -> dict:
     detect = _seconds(lambda: [detector.largest(frame) for _, frame in iter_frames(original.path, detect_frames)])
     detect -= decode_all * detect_frames[-1] / info.n_frames  # only the network, not the decode before it
 
-    cold_cache = BoxCache()
-    pipeline_cold = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=cold_cache))
-    pipeline_warm = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=cold_cache))
-    boxes = cold_cache.get("original")
+    pipeline_cold = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=box_cache))
+    pipeline_warm = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=box_cache))
+    boxes = box_cache.get(original.video_id)
     example_seconds = _fastest_per_pair(_example_step(boxes, config, fakes[0]), fakes[0], original, indices, repeats)
 
     n = len(indices)
@@ -203,7 +203,7 @@ def measure_speed(entries: list[VideoEntry], detector, repeats: int) -> dict:
         "example_cost_vs_pair_decode": (example_seconds / n) / pair_decode,
         "pair_pipeline_fps_with_detection": n / pipeline_cold,
         "pair_pipeline_fps_boxes_cached": n / pipeline_warm,
-        "memory": _memory(fakes, config, detector, cold_cache),
+        "memory": _memory(fakes, config, detector, box_cache),
     }
 
 
@@ -227,15 +227,14 @@ def mask_cost(original, fake, boxes, config, repeats: int) -> dict:
     }
 
 
-def mask_cost_by_face_height(folder: pathlib.Path, args, face_heights, detector) -> dict:
-    """``mask_cost`` for an original and one fake at each of ``face_heights``."""
+def mask_cost_by_face_height(speed_videos: dict, box_caches: dict, detector, repeats: int) -> dict:
+    """``mask_cost`` of the original and first fake of each face height's speed videos."""
     config = ExtractionConfig()
     by_height = {}
-    for face_height in face_heights:
-        original, fake = write_speed_videos(folder / f"face_{face_height}", args, face_height, fakes=1)
-        box_cache = BoxCache()
-        extract_video(fake, config, detector=detector, box_cache=box_cache)
-        by_height[face_height] = mask_cost(original, fake, box_cache.get(original.video_id), config, args.speed_repeats)
+    for face_height, (original, fake, *_) in speed_videos.items():
+        box_cache = box_caches[face_height]
+        extract_video(fake, config, detector=detector, box_cache=box_cache)  # detects unless already cached
+        by_height[face_height] = mask_cost(original, fake, box_cache.get(original.video_id), config, repeats)
         print(f"face height {face_height}: mask {by_height[face_height]['mask_cost_vs_pair_decode']:.3f} "
               "of the pair's decoding", flush=True)
     return by_height
@@ -364,11 +363,16 @@ def run(args) -> dict:
             results["quality"] = quality
             results["best_threshold_partial"] = max(quality, key=lambda t: quality[t]["mean_iou"]["partial"])
         if not args.skip_speed:
-            largest = max(args.speed_face_heights)
-            entries = write_speed_videos(workdir / "speed", args, largest, fakes=args.speed_fakes)
-            results["speed"] = measure_speed(entries, detector, args.speed_repeats)
+            heights, largest = args.speed_face_heights, max(args.speed_face_heights)
+            speed_videos = {
+                height: write_speed_videos(workdir / f"speed_{height}", args, height,
+                                           fakes=args.speed_fakes if height == largest else 1)
+                for height in heights
+            }
+            box_caches = {height: BoxCache() for height in heights}  # the largest's filled by measure_speed
+            results["speed"] = measure_speed(speed_videos[largest], detector, args.speed_repeats, box_caches[largest])
             results["mask_cost_by_face_height"] = mask_cost_by_face_height(
-                workdir / "speed_by_face", args, args.speed_face_heights, detector)
+                speed_videos, box_caches, detector, args.speed_repeats)
     return results
 
 
