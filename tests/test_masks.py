@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import skimage.measure
 
+from dfseg_tf.extraction.mask_kernels import large_components_resized, pixels_over_threshold
 from dfseg_tf.extraction.masks import (
     DEFAULT_THRESHOLD,
     blurred_distance,
-    keep_large_components,
     manipulation_mask,
 )
 
@@ -45,11 +45,17 @@ def test_threshold_is_strict_and_recovers_the_changed_square():
     assert manipulation_mask(real, fake, threshold=49.0, size=120)[60, 60] == 1
 
 
+def _keep_large_components(binary: np.ndarray, min_pixels: int) -> np.ndarray:
+    """The component rule alone: a square ``binary`` "resized" to its own size is unchanged."""
+    side = binary.shape[0]
+    return large_components_resized(binary, 0, 0, side, side, min_pixels, side)
+
+
 def test_99_pixel_speck_is_removed_and_100_pixel_blob_kept():
     binary = np.zeros((60, 60), np.uint8)
     binary[5:14, 5:16] = 1  # 9 x 11 = 99 pixels
     binary[30:40, 30:40] = 1  # 10 x 10 = 100 pixels
-    kept = keep_large_components(binary, 100)
+    kept = _keep_large_components(binary, 100)
     assert kept[5:14, 5:16].sum() == 0
     assert kept[30:40, 30:40].all()
     assert kept.sum() == 100
@@ -59,7 +65,7 @@ def test_components_are_eight_connected():
     binary = np.zeros((40, 40), np.uint8)
     binary[0:10, 0:5] = 1  # 50 pixels
     binary[10:20, 5:10] = 1  # 50 pixels touching the first only at a corner
-    assert keep_large_components(binary, 100).sum() == 100
+    assert _keep_large_components(binary, 100).sum() == 100
 
 
 def test_component_rule_applies_at_source_resolution_in_manipulation_mask():
@@ -85,6 +91,8 @@ def test_mask_stays_binary_after_resize():
 def test_mismatched_crops_are_rejected():
     with pytest.raises(ValueError, match="same shape"):
         blurred_distance(np.zeros((10, 10, 3), np.uint8), np.zeros((10, 12, 3), np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        manipulation_mask(np.zeros((10, 10, 3), np.int32), np.zeros((10, 10, 3), np.int32))
 
 
 # ---------------------------------------------------------------- the fast path against the method, step by step
@@ -166,3 +174,66 @@ def test_fast_mask_equals_the_plain_method_on_random_and_structured_crops(thresh
         assert not (differs & ~near_threshold).any(), f"{name}: {int(differs.sum())} pixels differ"
         checked_pixels += int(reference.sum())
     assert checked_pixels > 5_000  # the crops do exercise the rule, not only empty masks
+
+
+# ---------------------------------------------------------------- each compiled pass against OpenCV
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (2, 2), (3, 7), (5, 5), (64, 65), (97, 131), (200, 129)])
+def test_pixels_over_threshold_is_the_thresholded_opencv_distance(shape):
+    rng = np.random.default_rng(sum(shape))
+    frame_real = cv2.GaussianBlur(rng.integers(0, 256, (240, 260, 3), dtype=np.uint8), (7, 7), 0)
+    frame_fake = np.clip(frame_real + rng.normal(0, 40, frame_real.shape), 0, 255).astype(np.uint8)
+    frame_fake[100:150, 90:200] = 255 - frame_fake[100:150, 90:200]
+    box = np.s_[7 : 7 + shape[0], 11 : 11 + shape[1]]  # views of the frames, as extraction passes them
+    real, fake = frame_real[box], frame_fake[box]
+    for threshold in (5.0, 30.0, 60.0):
+        distance = blurred_distance(real, fake)
+        over, count, x0, y0, x1, y1 = pixels_over_threshold(
+            real.reshape(shape[0], -1), fake.reshape(shape[0], -1), threshold
+        )
+        expected = distance > threshold
+        differs = over.astype(bool) != expected
+        assert not (differs & (np.abs(distance - threshold) > 1e-3)).any()
+        assert count == over.sum()
+        if count:
+            ys, xs = np.nonzero(over)
+            assert (x0, y0, x1, y1) == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+        else:
+            assert x1 <= x0 and y1 <= y0
+
+
+def test_the_skipped_segments_hold_no_pixel_over_the_threshold():
+    """A change just over the threshold in one segment of a wide crop, noise elsewhere: the
+    bound skips the quiet segments and must not lose the changed one's pixels."""
+    rng = np.random.default_rng(3)
+    real, fake = _noisy_pair(rng, (40, 300))
+    fake[10:30, 200:240] = np.clip(fake[10:30, 200:240].astype(int) + 18, 0, 255)  # 31 in distance
+    distance = blurred_distance(real, fake)
+    over, *_ = pixels_over_threshold(real.reshape(40, -1), fake.reshape(40, -1), 30.0)
+    assert np.array_equal(over.astype(bool), distance > 30.0)
+    assert over[:, 200:240].sum() > 300 and not over[:, :150].any()
+
+
+@pytest.mark.parametrize("source_shape", [(790, 790), (265, 301), (256, 256), (100, 37), (3, 500)])
+def test_resize_picks_the_pixels_opencv_nearest_picks(source_shape):
+    binary = np.random.default_rng(0).integers(0, 2, source_shape, dtype=np.uint8)
+    height, width = source_shape
+    for size in (256, 64, 1000):
+        resized = large_components_resized(binary, 0, 0, width, height, 1, size)  # every component kept
+        assert np.array_equal(resized, cv2.resize(binary, (size, size), interpolation=cv2.INTER_NEAREST))
+
+
+@pytest.mark.parametrize("density", [0.2, 0.45, 0.6])
+def test_components_match_scikit_image_labelling(density):
+    """Random pixels make components of every shape, with many merges of labels in the scan."""
+    rng = np.random.default_rng(int(density * 100))
+    inside = np.zeros((150, 150), np.uint8)
+    inside[30:150, 20:140] = rng.random((120, 120)) < density
+    box = (20, 30, 140, 150)  # x0, y0, x1, y1 around every set pixel
+    labels = skimage.measure.label(inside, connectivity=2)
+    for min_pixels in (1, 5, 40):
+        large = np.bincount(labels.ravel()) >= min_pixels
+        large[0] = False
+        expected = large[labels].astype(np.uint8)
+        assert np.array_equal(large_components_resized(inside, *box, min_pixels, 150), expected)
