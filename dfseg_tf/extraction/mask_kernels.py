@@ -1,10 +1,11 @@
 """The two passes of a manipulation mask over a face crop, compiled with Numba.
 
-A mask must cost a small part of decoding the frames it comes from (issue 3: under 10%).
-Done as a chain of OpenCV and NumPy calls, each step makes its own pass over the crop and
-each call starts with cold caches, because the decoder has just run: that cost three to
-five times the target on a 1080p close-up. Here each pass is one loop that Numba compiles
-to vectorised machine code (the loops never run in the interpreter):
+A mask must cost a small part of decoding the frames it comes from (under 10%, measured by
+``experiments/bench_masks.py``). Done as a chain of OpenCV and NumPy calls, each step made
+its own pass over the crop and each call started with cold caches, because the decoder had
+just run: that cost 10% of decoding for a small face and 25% for a 1080p close-up. Here
+each pass is one loop that Numba compiles to vectorised machine code (the loops never run
+in the interpreter):
 
 1. ``pixels_over_threshold`` reads the two crops once and writes where the blurred RGB
    distance exceeds the threshold, with the box around those pixels and their count.
@@ -37,7 +38,11 @@ def _reflect(i: int, n: int) -> int:
 @numba.njit(cache=True)
 def _blur_row_difference(real_row, fake_row, width, padded, blurred):
     """The row's real - fake blurred horizontally, times 16 (exact in int16: at most 16 * 255);
-    returns its largest magnitude."""
+    returns its largest magnitude.
+
+    ``padded`` holds the difference with two reflected pixels on each side, so value k of
+    the row sits at k + 6 and its taps 1, 4, 6, 4, 1 are the values 3 apart from k to k + 12.
+    """
     values = _CHANNELS * width
     for k in range(values):
         padded[6 + k] = np.int16(real_row[k]) - np.int16(fake_row[k])
