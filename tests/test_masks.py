@@ -93,6 +93,8 @@ def test_mismatched_crops_are_rejected():
         blurred_distance(np.zeros((10, 10, 3), np.uint8), np.zeros((10, 12, 3), np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         manipulation_mask(np.zeros((10, 10, 3), np.int32), np.zeros((10, 10, 3), np.int32))
+    with pytest.raises(ValueError, match="empty"):
+        manipulation_mask(np.zeros((10, 0, 3), np.uint8), np.zeros((10, 0, 3), np.uint8))
 
 
 # ---------------------------------------------------------------- the fast path against the method, step by step

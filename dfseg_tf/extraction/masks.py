@@ -89,3 +89,5 @@ def _check_crops(real: np.ndarray, fake: np.ndarray) -> None:
         raise ValueError(f"crops must have the same shape, got {real.shape} and {fake.shape}")
     if real.ndim != 3 or real.shape[2] != _CHANNELS or real.dtype != np.uint8 or fake.dtype != np.uint8:
         raise ValueError(f"crops must be (h, w, 3) uint8, got {real.shape} {real.dtype} and {fake.dtype}")
+    if real.size == 0:
+        raise ValueError(f"crops must not be empty, got {real.shape}")
