@@ -3,8 +3,6 @@
 import cv2
 import numpy as np
 
-from dfseg_tf.extraction import mask_kernels
-
 # Distance (in 0-255 RGB units, after the 5x5 Gaussian blur) above which a pixel counts
 # as manipulated. The study does not give it. Measured with `python -m experiments.bench_masks`
 # (miniature DFDC + FF++ + DFD, H.264 CRF 23, 8 frames per fake, mean IoU with the planted
@@ -69,6 +67,10 @@ def manipulation_mask(
       min_component_pixels: smaller components are compression noise.
       size: side of the output mask.
     """
+    # Imported here, not with the module: Numba takes 0.4 s to import, which every user of
+    # dfseg_tf.extraction (``dfseg predict`` among them) would pay without making a mask.
+    from dfseg_tf.extraction import mask_kernels
+
     _check_crops(real_crop, fake_crop)
     over, count, x0, y0, x1, y1 = mask_kernels.pixels_over_threshold(
         _rows_of_values(real_crop), _rows_of_values(fake_crop), threshold
