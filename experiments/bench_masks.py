@@ -10,7 +10,7 @@ Speed: on one original and its fakes at 1080p, frames per second of decoding, fa
 detection, mask extraction and the whole pair pipeline, and peak memory after one video
 and after several (it must stay flat: frames are streamed). The target: a pair's mask costs
 under 10% of decoding its two frames (the fake's and the original's), in CPU time, reported
-as ``mask_cost_vs_pair_decode`` with the same ratio in wall time beside it (see ``CLOCKS``).
+as ``mask_cost_vs_pair_decode`` with the same ratio in wall time beside it (see ``MASK_CLOCKS``).
 The mask's cost grows with the face crop's area while decoding does not, so the ratio is
 measured for several face sizes (``--speed-face-heights``), from a face a seventh of the
 frame's height to the close-up of the main speed videos. On a shared machine each timing
@@ -173,16 +173,14 @@ def write_speed_videos(folder: pathlib.Path, args, face_height: float, fakes: in
 # The issue's target: a pair's mask under 10% of decoding the pair's two frames.
 MASK_TARGET_VS_PAIR_DECODE = 0.10
 
-# How each cost is timed: (the mask's clock, the decoder's clock). "cpu" is the target's
-# measure: the mask runs in the calling thread alone (compiled, single-threaded), so the
-# thread's CPU time is its whole cost, while the decoder spreads its work over its own
-# threads, which the process's CPU time counts. The wall clock says what a user waits, but
-# the decoder's look-ahead threads keep running while the mask is timed, so it charges
-# part of their work to the mask.
-CLOCKS = {
-    "cpu": (time.thread_time, time.process_time),
-    "wall": (time.perf_counter, time.perf_counter),
-}
+# How the mask's cost and decoding's are timed. "cpu" is the target's measure: the mask runs
+# in the calling thread alone (compiled, single-threaded), so the thread's CPU time is its
+# whole cost, while the decoder spreads its work over its own threads, which the process's
+# CPU time counts. The wall clock says what a user waits, but the decoder's look-ahead
+# threads keep running while the mask is timed, so it charges part of their work to the mask.
+MASK_CLOCKS = {"cpu": time.thread_time, "wall": time.perf_counter}
+DECODE_CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+WALL = {"wall": time.perf_counter}
 
 
 def measure_speed(entries: list[VideoEntry], detector, repeats: int, box_cache: BoxCache) -> dict:
@@ -193,8 +191,8 @@ def measure_speed(entries: list[VideoEntry], detector, repeats: int, box_cache: 
     indices = sample_frame_indices(info.n_frames, config.frames_per_video)
     all_frames = range(info.n_frames)
 
-    decode_all = _fastest(lambda: sum(1 for _ in iter_frames(original.path, all_frames)), repeats)
-    decode_sampled = _fastest(lambda: sum(1 for _ in iter_frames(original.path, indices)), repeats)
+    decode_all = _fastest(lambda: sum(1 for _ in iter_frames(original.path, all_frames)), repeats, WALL)["wall"]
+    decode_sampled = _fastest(lambda: sum(1 for _ in iter_frames(original.path, indices)), repeats, WALL)["wall"]
     detect_frames = indices[:8]
     detect = _seconds(lambda: [detector.largest(frame) for _, frame in iter_frames(original.path, detect_frames)])
     detect -= decode_all * detect_frames[-1] / info.n_frames  # only the network, not the decode before it
@@ -202,7 +200,8 @@ def measure_speed(entries: list[VideoEntry], detector, repeats: int, box_cache: 
     pipeline_cold = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=box_cache))
     pipeline_warm = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=box_cache))
     boxes = box_cache.get(original.video_id)
-    example_seconds = _fastest_per_pair(_example_step(boxes, config, fakes[0]), fakes[0], original, indices, repeats)
+    example_seconds = _fastest_per_pair(_example_step(boxes, config, fakes[0]), fakes[0], original, indices, repeats,
+                                        WALL)["wall"]
 
     n = len(indices)
     pair_decode = 2 * decode_all / info.n_frames  # the fake's frame and the original's
@@ -225,13 +224,13 @@ def mask_cost(original, fake, boxes, config, repeats: int) -> dict:
     with the face crop's mean side."""
     info = probe(original.path)
     indices = sample_frame_indices(info.n_frames, config.frames_per_video)
+    decode_all = _fastest(lambda: sum(1 for _ in iter_frames(original.path, range(info.n_frames))), repeats,
+                          DECODE_CLOCKS)
+    mask_all = _fastest_per_pair(_mask_step(boxes, config), fake, original, indices, repeats, MASK_CLOCKS)
     result = {"crop_side_px": float(np.mean([boxes[i][2] - boxes[i][0] for i in indices]))}
-    for name, (mask_clock, decode_clock) in CLOCKS.items():
-        decode_all = _fastest(lambda: sum(1 for _ in iter_frames(original.path, range(info.n_frames))), repeats,
-                              decode_clock)
-        pair_decode = 2 * decode_all / info.n_frames  # the fake's frame and the original's
-        mask_per_pair = _fastest_per_pair(_mask_step(boxes, config), fake, original, indices, repeats,
-                                          mask_clock) / len(indices)
+    for name in MASK_CLOCKS:
+        pair_decode = 2 * decode_all[name] / info.n_frames  # the fake's frame and the original's
+        mask_per_pair = mask_all[name] / len(indices)
         result[name] = {
             "mask_ms_per_pair": 1e3 * mask_per_pair,
             "pair_decode_ms": 1e3 * pair_decode,
@@ -276,17 +275,18 @@ def _mask_step(boxes, config):
     return mask
 
 
-def _fastest_per_pair(step, fake, original, indices, repeats: int, clock=time.perf_counter) -> float:
-    """Seconds of ``step(index, fake_frame, real_frame)`` on ``clock``, summed over the pairs,
-    each pair counting its fastest of ``repeats`` decoding passes. Every call meets frames
-    just decoded, as extraction does (their pixels not yet in the CPU caches: a second call
-    on the same frames runs about a third faster)."""
-    fastest = [math.inf] * len(indices)
+def _fastest_per_pair(step, fake, original, indices, repeats: int, clocks: dict) -> dict:
+    """Seconds of ``step(index, fake_frame, real_frame)`` on each of ``clocks``, summed over
+    the pairs, each pair counting its fastest of ``repeats`` decoding passes. Every call meets
+    frames just decoded, as extraction does (their pixels not yet in the CPU caches: a second
+    call on the same frames runs about a third faster)."""
+    fastest = {name: [math.inf] * len(indices) for name in clocks}
     for _ in range(repeats):
         pairs = zip(iter_frames(fake.path, indices), iter_frames(original.path, indices))
         for k, ((i, fake_frame), (_, real_frame)) in enumerate(pairs):
-            fastest[k] = min(fastest[k], _seconds(functools.partial(step, i, fake_frame, real_frame), clock))
-    return sum(fastest)
+            for name, seconds in _seconds_on(clocks, functools.partial(step, i, fake_frame, real_frame)).items():
+                fastest[name][k] = min(fastest[name][k], seconds)
+    return {name: sum(per_pair) for name, per_pair in fastest.items()}
 
 
 def _memory(fakes, config, detector, box_cache) -> dict:
@@ -340,15 +340,22 @@ def _peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # macOS counts bytes, others KiB
 
 
-def _seconds(function, clock=time.perf_counter) -> float:
-    start = clock()
+def _seconds(function) -> float:
+    return _seconds_on(WALL, function)["wall"]
+
+
+def _seconds_on(clocks: dict, function) -> dict:
+    """Seconds one call of ``function`` takes on each of ``clocks`` (name: clock)."""
+    starts = {name: clock() for name, clock in clocks.items()}
     function()
-    return clock() - start
+    return {name: clock() - starts[name] for name, clock in clocks.items()}
 
 
-def _fastest(function, repeats: int, clock=time.perf_counter) -> float:
-    """Seconds of the fastest of ``repeats`` runs: the least disturbed by other work on the machine."""
-    return min(_seconds(function, clock) for _ in range(repeats))
+def _fastest(function, repeats: int, clocks: dict) -> dict:
+    """Seconds of the fastest of ``repeats`` runs on each of ``clocks``: the least disturbed by
+    other work on the machine."""
+    runs = [_seconds_on(clocks, function) for _ in range(repeats)]
+    return {name: min(run[name] for run in runs) for name in clocks}
 
 
 # ---------------------------------------------------------------- main
