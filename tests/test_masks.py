@@ -114,12 +114,17 @@ def _reference_distance(real: np.ndarray, fake: np.ndarray) -> np.ndarray:
     return np.sqrt(((blur(real) - blur(fake)) ** 2).sum(axis=-1))
 
 
+def _reference_components(binary: np.ndarray, min_pixels: int) -> np.ndarray:
+    """The component rule by scikit-image: 8-connected components of at least ``min_pixels``."""
+    labels = skimage.measure.label(binary, connectivity=2)
+    large = np.bincount(labels.ravel()) >= min_pixels
+    large[0] = False  # the background
+    return large[labels].astype(np.uint8)
+
+
 def _reference_mask(real, fake, threshold, min_pixels, size):
     distance = _reference_distance(real, fake)
-    labels = skimage.measure.label(distance > threshold, connectivity=2)  # 8-connected
-    large = np.bincount(labels.ravel()) >= min_pixels
-    large[0] = False
-    kept = large[labels].astype(np.uint8)
+    kept = _reference_components(distance > threshold, min_pixels)
     near_threshold = (np.abs(distance - threshold) < 1e-3).astype(np.uint8)  # float rounding may go either way
     resize = functools.partial(cv2.resize, dsize=(size, size), interpolation=cv2.INTER_NEAREST)
     return resize(kept), resize(near_threshold).astype(bool)
@@ -233,9 +238,6 @@ def test_components_match_scikit_image_labelling(density):
     inside = np.zeros((150, 150), np.uint8)
     inside[30:150, 20:140] = rng.random((120, 120)) < density
     box = (20, 30, 140, 150)  # x0, y0, x1, y1 around every set pixel
-    labels = skimage.measure.label(inside, connectivity=2)
     for min_pixels in (1, 5, 40):
-        large = np.bincount(labels.ravel()) >= min_pixels
-        large[0] = False
-        expected = large[labels].astype(np.uint8)
+        expected = _reference_components(inside, min_pixels)
         assert np.array_equal(large_components_resized(inside, *box, min_pixels, 150), expected)
