@@ -14,4 +14,4 @@ import os as _os
 # the user's way unless they asked for them explicitly.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

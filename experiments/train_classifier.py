@@ -25,6 +25,7 @@ import keras
 from dfseg_tf.data.classification import classification_batches
 from dfseg_tf.models.classifiers import (
     ARCHITECTURES,
+    CROP_SIZE,
     build_classifier,
     check_weights_file,
     classifier_card,
@@ -61,14 +62,15 @@ class ClassifierConfig(RunConfig):
         return self.input_size or default_input_size(self.arch)
 
 
-def build_model(config: ClassifierConfig, *, replicas=1) -> keras.Model:
-    """The classifier of ``config.arch``, compiled with Adam (learning rate scaled to
-    ``replicas``), cross-entropy, AUC and accuracy."""
+def build_model(config: ClassifierConfig, *, crop_size=CROP_SIZE, replicas=1) -> keras.Model:
+    """The classifier of ``config.arch`` for ``crop_size`` crops, compiled with Adam
+    (learning rate scaled to ``replicas``), cross-entropy, AUC and accuracy."""
     model = build_classifier(
         config.arch,
         input_size=config.resolved_input_size,
         weights=config.weights,
         dropout_rate=config.dropout_rate,
+        crop_size=crop_size,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate_for(replicas)),
@@ -91,22 +93,20 @@ def run(config: ClassifierConfig, datasets=None, *, extra_callbacks=()) -> dict:
     if config.weights is not None:
         check_weights_file(config.arch, config.weights)
     strategy, resolved = start_run(config, input_size=config.resolved_input_size)
-    if datasets is None:
-        load_datasets(config)  # fails here, with the build command, if the data is missing
-    to_batches = functools.partial(classification_batches, input_size=resolved.input_size, cache=config.cache)
+    examples = datasets or load_datasets(config)  # fails here, with the build command, if data is missing
+    crop_size = examples["train"].element_spec["image"].shape[0]
+    to_batches = functools.partial(classification_batches, cache=config.cache)
     train, validation = fit_inputs(config, strategy, to_batches, datasets)
     with strategy.scope():
-        model = build_model(resolved, replicas=strategy.num_replicas_in_sync)
+        model = build_model(resolved, crop_size=crop_size, replicas=strategy.num_replicas_in_sync)
 
-    card = classifier_card(
-        config.arch, input_size=resolved.input_size, weights=config.weights, trained_on=config.dataset
-    )
+    card = classifier_card(config.arch, weights=config.weights, trained_on=config.dataset, crop_size=crop_size)
     results = fit_run(
         model, train, validation,
         resolved=resolved, strategy=strategy, card=card, monitor=MONITOR,
         callbacks_for=lambda run_folder: [*run_callbacks(run_folder, monitor=MONITOR), *extra_callbacks],
     )
-    return {**results, "architecture": card.architecture, "input_size": card.input_size, "weights": card.weights}
+    return {**results, "architecture": card.architecture, "input_size": resolved.input_size, "weights": card.weights}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--arch", default=defaults.arch, choices=ARCHITECTURES,
                        help="classifier backbone (METHOD.md section 5, baselines)")
     model.add_argument("--input-size", type=int, default=defaults.input_size,
-                       help="side of the face crop (None: 299 for xception, 380 for efficientnet_b7)")
+                       help="side the backbone runs at; the model resizes the 256x256 face crop to it "
+                            "(None: 299 for xception, 380 for efficientnet_b7)")
     model.add_argument("--weights", default=defaults.weights,
                        help="local Keras ImageNet weights file of the backbone without top, e.g. "
                             "xception_weights_tf_dim_ordering_tf_kernels_notop.h5 or "

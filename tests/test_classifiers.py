@@ -21,9 +21,16 @@ XCEPTION_PARAMS = 20_861_480 + 2048 + 1
 EFFICIENTNET_B7_PARAMS = 64_097_687 + 2560 + 1
 
 
+CROP = 40  # a small stand-in for the records' 256x256 crops
+
+
+def random_crops(count, size=CROP):
+    return np.random.default_rng(0).integers(0, 256, (count, size, size, 3), dtype=np.uint8)
+
+
 @pytest.fixture(scope="module")
 def efficientnet_b7():
-    return build_classifier("efficientnet_b7", input_size=32)
+    return build_classifier("efficientnet_b7", input_size=32, crop_size=CROP)
 
 
 def _write_keras_h5_weights(model, path):
@@ -37,39 +44,41 @@ def test_default_input_sizes_are_the_published_ones():
 
 
 def test_xception_maps_a_batch_of_faces_to_one_probability_each():
-    model = build_classifier("xception", input_size=XCEPTION_MIN_SIZE)
-    images = np.random.default_rng(0).random((2, 71, 71, 3), np.float32)
+    model = build_classifier("xception", input_size=XCEPTION_MIN_SIZE, crop_size=CROP)
 
-    probabilities = model.predict(images, verbose=0)
+    probabilities = model.predict(random_crops(2), verbose=0)
 
     assert model.count_params() == XCEPTION_PARAMS
     assert probabilities.shape == (2, 1)
     assert np.all((probabilities > 0) & (probabilities < 1))
 
 
-def test_xception_scales_unit_range_images_to_minus_one_one():
-    model = build_classifier("xception", input_size=XCEPTION_MIN_SIZE)
-    scaled = model.get_layer("to_minus_one_one")(np.array([0.0, 0.5, 1.0], np.float32))
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(scaled), [-1.0, 0.0, 1.0])
+def test_xception_scales_pixels_to_minus_one_one():
+    model = build_classifier("xception", input_size=XCEPTION_MIN_SIZE, crop_size=CROP)
+    scaled = model.get_layer("to_minus_one_one")(np.array([0.0, 127.5, 255.0], np.float32))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(scaled), [-1.0, 0.0, 1.0], atol=1e-6)
+
+
+def test_the_crop_is_resized_to_the_backbone_inside_the_model():
+    model = build_classifier("xception", input_size=XCEPTION_MIN_SIZE, crop_size=CROP)
+    assert model.input.shape[1:] == (CROP, CROP, 3)
+    assert model.get_layer("resize_to_backbone").output.shape[1:] == (XCEPTION_MIN_SIZE, XCEPTION_MIN_SIZE, 3)
 
 
 def test_efficientnet_b7_maps_a_batch_of_faces_to_one_probability_each(efficientnet_b7):
-    images = np.random.default_rng(0).random((2, 32, 32, 3), np.float32)
-
-    probabilities = efficientnet_b7.predict(images, verbose=0)
+    probabilities = efficientnet_b7.predict(random_crops(2), verbose=0)
 
     assert efficientnet_b7.count_params() == EFFICIENTNET_B7_PARAMS
     assert probabilities.shape == (2, 1)
 
 
-def test_efficientnet_b7_normalises_unit_range_images_with_imagenet_statistics(efficientnet_b7):
+def test_efficientnet_b7_normalises_pixels_with_imagenet_statistics(efficientnet_b7):
     mean, stddev = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
-    images = np.stack([np.full((32, 32, 3), mean), np.full((32, 32, 3), mean + stddev)])
+    pixels = 255.0 * np.stack([np.full((32, 32, 3), mean), np.full((32, 32, 3), mean + stddev)])
     backbone = efficientnet_b7.get_layer("efficientnetb7")
-    to_pixels = efficientnet_b7.get_layer("to_pixel_range")
     backbone_rescaling, normalization = backbone.layers[1], backbone.layers[2]
 
-    normalised = normalization(backbone_rescaling(to_pixels(images.astype(np.float32))))
+    normalised = normalization(backbone_rescaling(pixels.astype(np.float32)))
 
     normalised = keras.ops.convert_to_numpy(normalised)
     np.testing.assert_allclose(normalised[0], 0.0, atol=1e-5)
@@ -134,18 +143,11 @@ def test_bad_arguments_are_refused_echoing_the_value(kwargs, message):
         build_classifier(**kwargs)
 
 
-def test_card_records_kind_architecture_size_and_weights():
+def test_card_records_kind_architecture_crop_size_and_weights():
     scratch = classifier_card("efficientnet_b7", trained_on="dfdc_masks/dfdc")
-    pretrained = classifier_card("xception", input_size=128, weights="/w/x.h5")
+    pretrained = classifier_card("xception", weights="/w/x.h5")
 
-    assert (scratch.kind, scratch.architecture, scratch.input_size) == (
-        CLASSIFIER,
-        "efficientnet_b7",
-        380,
-    )
-    assert (scratch.weights, scratch.trained_on, scratch.threshold) == (
-        "scratch",
-        "dfdc_masks/dfdc",
-        0.5,
-    )
-    assert (pretrained.input_size, pretrained.weights) == (128, "/w/x.h5")
+    # Every model takes the records' 256x256 crop; the backbone's 380 is inside the model.
+    assert (scratch.kind, scratch.architecture, scratch.input_size) == (CLASSIFIER, "efficientnet_b7", 256)
+    assert (scratch.weights, scratch.trained_on, scratch.threshold) == ("scratch", "dfdc_masks/dfdc", 0.5)
+    assert (pretrained.input_size, pretrained.weights) == (256, "/w/x.h5")

@@ -71,9 +71,9 @@ def data_dir(tmp_path_factory, store_frames_dataset):
 
 
 def _brightness_model(kind):
-    image = keras.Input((SIZE, SIZE, 3))
+    image = keras.Input((SIZE, SIZE, 3), dtype="uint8")
     brightness = keras.layers.Conv2D(1, 1, activation="sigmoid", name="brightness")
-    output = brightness(image)
+    output = brightness(keras.layers.Rescaling(1 / 255)(image))  # the models' input contract
     if kind == CLASSIFIER:
         output = keras.layers.GlobalMaxPooling2D()(output)
     model = keras.Model(image, output)

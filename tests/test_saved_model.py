@@ -45,3 +45,12 @@ def test_unknown_kind(model_path):
 def test_broken_model_file(model_path):
     ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64).save(model_path)
     assert _one_line_error(model_path).startswith(f"{model_path}: not a loadable Keras model: ")
+
+
+def test_a_model_of_the_contract_before_0_2_is_refused_with_what_to_do(model_path):
+    # Cards written before 0.2 have no input_contract: their models took [0, 1] floats.
+    fields = {"kind": SEGMENTATION, "architecture": "unet", "input_size": 256, "threshold": 0.5,
+              "threshold_source": "default", "trained_on": "", "weights": "scratch"}
+    ModelCard.path_for(model_path).write_text(json.dumps(fields))
+    message = _one_line_error(model_path)
+    assert message.startswith(f"{model_path}: saved by dfseg_tf < 0.2") and "retrain" in message

@@ -20,7 +20,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dfseg_tf.data.classification import face_pixels
 from dfseg_tf.evaluation import rules
 from dfseg_tf.evaluation import scores as scores_lib
 from dfseg_tf.models.card import SEGMENTATION, ModelCard
@@ -103,7 +102,7 @@ def predict_frames(
     """Runs ``model`` over every frame of ``dataset`` (dicts in the ``dfdc_masks`` format).
 
     Args:
-      card: the model's card; its ``kind`` and ``input_size`` say how to apply it.
+      card: the model's card; its ``kind`` says how to read the output.
       threshold: when given, each segmentation frame also gets its Dice at this
         threshold and the best and worst are kept; ``None`` skips both.
       examples: how many best and how many worst frames to keep.
@@ -113,7 +112,7 @@ def predict_frames(
       on_batch: called with the number of frames after each batch (a progress bar).
     """
     batches = (
-        dataset.map(_model_inputs(card.input_size), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset.map(_model_inputs, num_parallel_calls=tf.data.AUTOTUNE)
         .batch(batch_size)
         .prefetch(tf.data.AUTOTUNE)
     )
@@ -121,7 +120,7 @@ def predict_frames(
     score_map = functools.partial(_score_map, threshold=threshold, min_component_pixels=min_component_pixels)
     with concurrent.futures.ThreadPoolExecutor(workers or os.cpu_count()) as executor:
         for batch in batches.as_numpy_iterator():
-            output = np.asarray(model.predict_on_batch(batch["model_input"]), dtype=np.float32)
+            output = np.asarray(model.predict_on_batch(batch["image"]), dtype=np.float32)
             if card.kind == SEGMENTATION:
                 _collect_segmentation(collected, batch, output, executor, score_map)
             else:
@@ -132,22 +131,15 @@ def predict_frames(
     return collected.result()
 
 
-def _model_inputs(input_size: int):
-    def convert(example):
-        image = example["image"]
-        pixels = tf.cast(image, tf.float32) / 255.0
-        if tuple(image.shape[:2]) != (input_size, input_size):
-            pixels = face_pixels(image, input_size=input_size)
-        return {
-            "model_input": pixels,
-            "image": image,
-            "mask": example["mask"],
-            "label": example["label"],
-            "video_id": example["video_id"],
-            "frame_index": example["frame_index"],
-        }
-
-    return convert
+def _model_inputs(example):
+    """The fields evaluation keeps; every model takes the stored uint8 ``image`` as it is."""
+    return {
+        "image": example["image"],
+        "mask": example["mask"],
+        "label": example["label"],
+        "video_id": example["video_id"],
+        "frame_index": example["frame_index"],
+    }
 
 
 def _collect_segmentation(collected, batch, maps, executor, score_map):

@@ -12,6 +12,11 @@ import pathlib
 SEGMENTATION = "segmentation"
 CLASSIFIER = "classifier"
 
+# What every model takes since 0.2: the face crop exactly as the records store it, uint8 RGB
+# of FACE_SIZE x FACE_SIZE; scaling (and resizing, for the classifiers) happens inside the model.
+# Models of the earlier contract took float32 in [0, 1] scaled outside, and their cards lack it.
+INPUT_CONTRACT = "uint8 RGB face crop, scaled inside the model"
+
 
 @dataclasses.dataclass
 class ModelCard:
@@ -21,7 +26,9 @@ class ModelCard:
       kind: ``"segmentation"`` (outputs a per-pixel map) or ``"classifier"``
         (outputs one fake probability per face).
       architecture: ``unet``, ``unet_v1``, ``xception`` or ``efficientnet_b7``.
-      input_size: side of the square face crop the model takes.
+      input_size: side of the square uint8 face crop the model takes (the records' 256).
+      input_contract: ``INPUT_CONTRACT`` for models that scale their own pixels; cards
+        written before 0.2 lack it and load as empty, which ``load_model`` refuses.
       threshold: the frame rule's threshold t; 0.5 until a search on the
         validation split sets it.
       threshold_source: where ``threshold`` came from (``default`` or the
@@ -37,6 +44,7 @@ class ModelCard:
     threshold_source: str = "default"
     trained_on: str = ""
     weights: str = "scratch"
+    input_contract: str = INPUT_CONTRACT
 
     @staticmethod
     def path_for(model_path) -> pathlib.Path:
@@ -56,4 +64,6 @@ class ModelCard:
                 f"{card_path}: model card missing; models saved by experiments.train_unet or "
                 "experiments.train_classifier have one beside the .keras file"
             )
-        return cls(**json.loads(card_path.read_text()))
+        fields = json.loads(card_path.read_text())
+        fields.setdefault("input_contract", "")  # a card of the contract before 0.2
+        return cls(**fields)

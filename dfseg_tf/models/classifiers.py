@@ -5,9 +5,11 @@ Xception follows FaceForensics++ (an ImageNet backbone with a new one-unit head 
 ``keras.applications`` backbones without their top, then global average pooling,
 dropout, ``Dense(1)`` and a float32 sigmoid: the probability that the face is fake.
 
-Every classifier takes float32 images in [0, 1] (what ``dfseg_tf.data`` yields) and
-does its backbone's own preprocessing inside the model, so a saved ``.keras`` file
-needs nothing else to be applied.
+Every classifier takes the uint8 face crop the records store (256x256, what
+``dfseg_tf.data`` yields and ``dfseg predict`` cuts), resizes it to its backbone's
+size and does the backbone's own preprocessing inside the model, so training,
+evaluation and prediction see the same pixels and a saved ``.keras`` file needs
+nothing else to be applied.
 
 ImageNet weights cannot be downloaded at run time. ``weights=PATH`` loads a local
 copy of the weights file Keras distributes for the backbone without its top;
@@ -21,6 +23,9 @@ import keras
 
 from dfseg_tf.errors import first_line
 from dfseg_tf.models.card import CLASSIFIER, ModelCard
+
+# Side of the face crops the records store, which every model takes.
+CROP_SIZE = 256
 
 ARCHITECTURES = ("xception", "efficientnet_b7")
 
@@ -71,22 +76,25 @@ def build_classifier(
     input_size: int | None = None,
     weights: str | pathlib.Path | None = None,
     dropout_rate: float = 0.5,
+    crop_size: int = CROP_SIZE,
 ) -> keras.Model:
     """Builds a frame classifier: face in, probability of fake out.
 
     Args:
       architecture: ``"xception"`` or ``"efficientnet_b7"``.
-      input_size: side of the square input; defaults to the architecture's own
+      input_size: side the backbone runs at; defaults to the architecture's own
         (299 for Xception, 380 for EfficientNet-B7). Keras' minimum is 71 for
         Xception and 32 for EfficientNet-B7.
       weights: path of a local Keras weights file for the backbone without its
         top (as ``keras.applications`` distributes it), or ``None`` to start the
         backbone from scratch.
       dropout_rate: dropout before the final unit (0.5, as Keras' EfficientNet-B7 head).
+      crop_size: side of the square uint8 face crop the model takes.
 
     Returns:
-      A ``keras.Model`` mapping float32 images ``(batch, input_size, input_size, 3)``
-      in [0, 1] to float32 probabilities ``(batch, 1)``.
+      A ``keras.Model`` mapping uint8 crops ``(batch, crop_size, crop_size, 3)`` to
+      float32 probabilities ``(batch, 1)``; inside, an antialiased bilinear resize to
+      ``input_size`` and the backbone's pixel scaling.
 
     Raises:
       ValueError: an unknown architecture or an input size below the minimum.
@@ -98,7 +106,8 @@ def build_classifier(
         raise ValueError(
             f"input_size={input_size} is below {architecture}'s minimum of {spec.min_size}"
         )
-    image = keras.Input((input_size, input_size, 3), name="image")
+    image = keras.Input((crop_size, crop_size, 3), dtype="uint8", name="image")
+    x = keras.layers.Resizing(input_size, input_size, antialias=True, name="resize_to_backbone")(image)
     backbone = spec.constructor(
         include_top=False, weights=None, input_shape=(input_size, input_size, 3)
     )
@@ -106,11 +115,10 @@ def build_classifier(
         _load_backbone_weights(backbone, architecture, pathlib.Path(weights))
     if architecture == "xception":
         # keras.applications.xception.preprocess_input: pixels scaled to [-1, 1].
-        x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_minus_one_one")(image)
+        x = keras.layers.Rescaling(2.0 / 255.0, offset=-1.0, name="to_minus_one_one")(x)
     else:
-        # EfficientNet rescales 0..255 to [0, 1] and normalises inside the backbone.
+        # EfficientNet takes 0..255 and rescales and normalises inside the backbone.
         _set_imagenet_normalization(backbone)
-        x = keras.layers.Rescaling(255.0, name="to_pixel_range")(image)
     x = backbone(x)
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     x = keras.layers.Dropout(dropout_rate, name="dropout")(x)
@@ -124,19 +132,21 @@ def build_classifier(
 def classifier_card(
     architecture: str,
     *,
-    input_size: int | None = None,
     weights: str | pathlib.Path | None = None,
     trained_on: str = "",
+    crop_size: int = CROP_SIZE,
 ) -> ModelCard:
     """The ``ModelCard`` for a classifier built with the same arguments.
 
-    The frame rule for a classifier is ``p > threshold`` with the study's 0.5.
+    The card's ``input_size`` is the crop the model takes: the backbone's own size is
+    inside the model. The frame rule for a classifier is ``p > threshold`` with the
+    study's 0.5.
     """
-    spec = _backbone_spec(architecture)
+    _backbone_spec(architecture)  # an unknown architecture fails here, as in build_classifier
     return ModelCard(
         kind=CLASSIFIER,
         architecture=architecture,
-        input_size=spec.default_size if input_size is None else input_size,
+        input_size=crop_size,
         trained_on=trained_on,
         weights="scratch" if weights is None else str(weights),
     )

@@ -9,7 +9,7 @@ import pathlib
 import keras
 
 from dfseg_tf.errors import first_line
-from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION, ModelCard
+from dfseg_tf.models.card import CLASSIFIER, INPUT_CONTRACT, SEGMENTATION, ModelCard
 
 
 class ModelLoadError(ValueError):
@@ -21,7 +21,8 @@ def load_model(model_path) -> tuple[keras.Model, ModelCard]:
 
     Raises:
       ModelLoadError: the model file is missing or not a Keras model, or its card
-        is missing, not JSON, has unknown fields or an unknown kind.
+        is missing, not JSON, has unknown fields or an unknown kind, or says the model
+        takes pixels scaled outside it (the contract before 0.2).
     """
     model_path = pathlib.Path(model_path)
     if not model_path.is_file():
@@ -45,5 +46,10 @@ def _load_card(model_path: pathlib.Path) -> ModelCard:
     if card.kind not in (SEGMENTATION, CLASSIFIER):
         raise ModelLoadError(
             f"{card_path}: model card kind {card.kind!r} is neither {SEGMENTATION!r} nor {CLASSIFIER!r}"
+        )
+    if card.input_contract != INPUT_CONTRACT:
+        raise ModelLoadError(
+            f"{model_path}: saved by dfseg_tf < 0.2, whose models took pixels scaled to [0, 1] "
+            "outside the model; retrain it with this version (models now take the uint8 face crop)"
         )
     return card

@@ -1,7 +1,8 @@
 """The study's two U-Nets, after NVIDIA's UNet_Industrial ``tinyUNet``.
 
-Both networks map a float32 image in [0, 1] of shape (H, W, 3) to a per-pixel
-probability (H, W, 1) that the pixel was manipulated. H and W must be divisible by
+Both networks map a uint8 RGB face crop of shape (H, W, 3), as the records store it,
+to a per-pixel probability (H, W, 1) that the pixel was manipulated; the first layer
+scales the pixels to [0, 1], so every caller feeds the same crop. H and W must be divisible by
 2 ** (number of pooling steps): 16 for ``unet``, 32 for ``unet_v1``. Unlike NVIDIA's
 model, inputs are not padded to 512 inside the network.
 
@@ -112,8 +113,9 @@ def build_unet(architecture="unet", input_shape=(256, 256, 3)) -> keras.Model:
     spec = ARCHITECTURES[architecture]
     _check_input_shape(input_shape, spec)
 
-    inputs = keras.Input(shape=input_shape, name="image")
-    x, input_skip = apply_down_block(inputs, spec.input_filters, name="input_block")
+    inputs = keras.Input(shape=input_shape, dtype="uint8", name="image")
+    x = keras.layers.Rescaling(1.0 / 255.0, name="to_unit_range")(inputs)
+    x, input_skip = apply_down_block(x, spec.input_filters, name="input_block")
     skips = []
     for index, filters in enumerate(spec.down_filters, start=1):
         x, skip = apply_down_block(x, filters, name=f"down{index}")

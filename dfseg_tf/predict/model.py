@@ -50,7 +50,6 @@ class FaceModel:
           (N, S, S) probability maps for a segmentation model, (N,) fake
           probabilities for a classifier.
         """
-        images = crops.astype(np.float32) / 255.0  # every model takes [0, 1], like dfseg_tf.data
-        outputs = self.model.predict(images, batch_size=BATCH_SIZE, verbose=0)
+        outputs = self.model.predict(crops, batch_size=BATCH_SIZE, verbose=0)
         outputs = np.asarray(outputs, dtype=np.float32)
         return outputs[..., 0] if self.is_segmentation else outputs.reshape(len(crops))

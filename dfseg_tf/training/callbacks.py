@@ -14,8 +14,11 @@ def _gray_to_rgb(maps):
 
 
 def summary_grid(images, masks, predictions) -> np.ndarray:
-    """One picture: a row per example of [image | true mask | predicted map], float [0, 1]."""
-    rows = np.concatenate([images, _gray_to_rgb(masks), _gray_to_rgb(predictions)], axis=2)
+    """One picture: a row per example of [image | true mask | predicted map], float [0, 1].
+
+    ``images`` are the uint8 crops the model takes."""
+    pixels = np.asarray(images, np.float32) / 255.0
+    rows = np.concatenate([pixels, _gray_to_rgb(masks), _gray_to_rgb(predictions)], axis=2)
     return np.concatenate(list(rows), axis=0)
 
 
@@ -25,7 +28,7 @@ class ImageSummary(keras.callbacks.Callback):
 
     def __init__(self, images, masks, log_dir, *, tag=IMAGE_SUMMARY_TAG):
         super().__init__()
-        self.images = np.asarray(images, np.float32)
+        self.images = np.asarray(images, np.uint8)
         self.masks = np.asarray(masks, np.float32)
         self.log_dir = str(log_dir)
         self.tag = tag
