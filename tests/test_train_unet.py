@@ -129,7 +129,7 @@ def test_a_mixed_float16_step_scales_the_loss_and_stays_finite():
     finally:
         keras.config.set_dtype_policy("float32")
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
-    images = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
+    images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     all_real = np.zeros((4, 32, 32, 1), np.float32)
     logs = model.train_on_batch(images, all_real, return_dict=True)
     assert np.isfinite(logs["loss"]) and logs["loss"] > 0
