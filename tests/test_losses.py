@@ -57,12 +57,21 @@ def test_float16_saturated_predictions_give_a_finite_float32_loss():
     prediction = keras.ops.cast(as_batch([[0, 1], [1, 0]]), "float16")
     loss = bce_minus_log_dice(truth, prediction)
     assert keras.backend.standardize_dtype(loss.dtype) == "float32"
-    # Clipped to [1e-7, 1 - 1e-7], where 1 - 1e-7 rounds to float32 `upper`:
-    # BCE = mean(-ln(1e-7), -ln(1 - upper)); Dice = (2 * 2e-7 + 1) / (2 + 2e-7 + 2 * upper + 1).
+    # The cross-entropy clips to [1e-7, 1 - 1e-7], where 1 - 1e-7 rounds to float32 `upper`:
+    # BCE = mean(-ln(1e-7), -ln(1 - upper)); the Dice is unclipped: (0 + 1) / (2 + 2 + 1).
     upper = float(np.float32(1 - 1e-7))
     bce = (-math.log(1e-7) - math.log(1 - upper)) / 2
-    expected = bce - math.log((4e-7 + 1) / (2 + 2e-7 + 2 * upper + 1))
+    expected = bce - math.log(1 / 5)
     assert value(loss) == pytest.approx(expected, rel=1e-4)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the logits shortcut is TensorFlow's")
+def test_a_confident_wrong_pixel_costs_its_whole_logit_behind_a_keras_sigmoid():
+    # One pixel, truth 0, logit 100: exact BCE = ln(1 + e^100) = 100 (not the clipped 16.1);
+    # Dice = (0 + 1) / (0 + 1 + 1), so the loss is 100 + ln 2.
+    sigmoid_output = keras.activations.sigmoid(keras.ops.convert_to_tensor(as_batch([[100.0]])))
+    loss = bce_minus_log_dice(as_batch([[0.0]]), sigmoid_output)
+    assert value(loss) == pytest.approx(100 + math.log(2), rel=1e-6)
 
 
 def test_keras_loss_class_matches_the_function_and_serialises():

@@ -5,14 +5,18 @@ batch, with a smoothing of 1 in numerator and denominator. A batch of real faces
 (all-zero masks) therefore has a defined loss: an all-zero prediction gives Dice
 (0 + 1) / (0 + 0 + 1) = 1 and ln(Dice) = 0.
 
-The loss is computed in float32 whatever the dtype policy: predictions are cast to
-float32 and clipped away from 0 and 1 before the logarithms.
+The loss is computed in float32 whatever the dtype policy. The cross-entropy is
+Keras' own (``keras.losses.binary_crossentropy``): it clips probabilities to
+[1e-7, 1 - 1e-7] before the logarithms, except under the TensorFlow backend on a
+Keras sigmoid's output, where it takes the logits behind it and computes the exact
+``sigmoid_cross_entropy_with_logits`` (a confident wrong pixel then costs its full
+logit, not a capped 16.1). The Dice needs no clipping: the
+smoothing keeps it defined.
 """
 
 import keras
 from keras import ops
 
-EPSILON = 1e-7
 SMOOTHING = 1.0
 
 
@@ -26,9 +30,8 @@ def soft_dice(y_true, y_pred, *, smoothing=SMOOTHING):
 
 def bce_minus_log_dice(y_true, y_pred, *, smoothing=SMOOTHING):
     """Mean pixel binary cross-entropy minus ln(batch-global soft Dice): a scalar."""
-    y_true = ops.cast(y_true, "float32")
-    y_pred = ops.clip(ops.cast(y_pred, "float32"), EPSILON, 1.0 - EPSILON)
-    bce = -ops.mean(y_true * ops.log(y_pred) + (1.0 - y_true) * ops.log(1.0 - y_pred))
+    y_pred = ops.cast(y_pred, "float32")
+    bce = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred))
     return bce - ops.log(soft_dice(y_true, y_pred, smoothing=smoothing))
 
 
