@@ -1,10 +1,22 @@
-"""How good and how fast are the extracted masks? Chooses the default mask threshold.
+"""How good and how fast are the extracted masks, on the miniature corpora and on real data?
 
 Quality: writes the miniature DFDC, FaceForensics++ and DFD corpora (real H.264, CRF 23)
-to a temporary folder, extracts every fake at each threshold of a grid, and compares the
-masks with the planted masks cut with the same box and resized to the same size: mean IoU
-per kind of manipulation ("partial", "whole"; for "none", fakes whose face was never
-changed, the IoU is 1 exactly when the mask is empty).
+to a temporary folder, extracts every fake at each mask threshold of a list ("noise": set
+from each pair's codec noise, the default; or fixed values), and compares the masks with
+the planted masks cut with the same box and resized to the same size: mean IoU per kind of
+manipulation ("partial", "whole"; for "none", fakes whose face was never changed, the IoU
+is 1 exactly when the mask is empty).
+
+Real data (``--real DIR``, repeatable): a FaceForensics++/DFD download root (c23 layout,
+official ``masks/videos`` used where present), or FaceForensics' official example-frames
+folder (``ex_original.png``, ``ex_deepfakes.png`` and ``_mask.png`` ...), whose pairs are
+first encoded as short H.264 CRF 23 clips laid out like the download, with the official
+mask images as mask videos; or a folder holding such folders. Every fake goes through the
+builder's extraction, and per method and mask-threshold rule it reports: the fraction of
+empty masks, the mean mask area, the mask threshold, the pixels flagged OUTSIDE the face
+box (the mask rule applied to the whole frame: distance over the threshold, components of
+100 pixels), the videos skipped, and the IoU with the official masks where there are some.
+The data is read where it lies; only the clips are written, under ``--workdir``.
 
 Speed: on one original and its fakes at 1080p, frames per second of decoding, face
 detection, mask extraction and the whole pair pipeline, and peak memory after one video
@@ -17,6 +29,7 @@ frame's height to the close-up of the main speed videos. On a shared machine eac
 is the fastest of ``--speed-repeats`` runs.
 
     python -m experiments.bench_masks [--output results/bench_masks.json]
+    python -m experiments.bench_masks --real /data/real --skip-quality --skip-speed
 """
 
 import argparse
@@ -47,14 +60,18 @@ from dfseg_tf.extraction import (
     ExtractionConfig,
     FaceDetector,
     SkipReport,
+    blurred_distance,
     extract_many,
     extract_video,
     iter_frames,
     manipulation_mask,
+    noise_samples,
     probe,
     sample_frame_indices,
 )
-from dfseg_tf.extraction.examples import frame_pair_example
+from dfseg_tf.extraction.examples import cut_pair, pair_mask
+from dfseg_tf.extraction.official_masks import write_mask_video
+from dfseg_tf.extraction.video_writer import write_h264
 from dfseg_tf.sources import VideoEntry, list_dfd, list_dfdc, list_faceforensics
 from experiments.bench_output import write_and_print
 
@@ -73,9 +90,9 @@ def parse_args(argv=None):
     paths.add_argument("--workdir", type=pathlib.Path, default=None,
                        help="where the corpora are written (default: a temporary folder, deleted afterwards)")
     quality = parser.add_argument_group("quality")
-    quality.add_argument("--thresholds", type=lambda s: [float(t) for t in s.split(",")],
-                         default=[5, 10, 15, 20, 25, 30, 35, 40, 50, 60],
-                         help="comma-separated mask thresholds to try (default: 5,10,15,20,25,30,35,40,50,60)")
+    quality.add_argument("--mask-thresholds", type=_mask_thresholds, default=_mask_thresholds("noise,5,10,20,30"),
+                         help="comma-separated mask thresholds to try: 'noise' (set from each pair's codec noise, "
+                              "the default rule) or fixed distances (default: noise,5,10,20,30)")
     quality.add_argument("--frames-per-video", type=int, default=8,
                          help="frames sampled per video for the quality part (default: 8)")
     quality.add_argument("--seed", type=int, default=0, help="corpus seed (default: 0)")
@@ -91,8 +108,32 @@ def parse_args(argv=None):
                             "is compared with decoding; the largest is the main speed videos' "
                             "(default: 0.15,0.25,0.35,0.45)")
     speed.add_argument("--skip-speed", action="store_true", help="only measure quality (default: off)")
-    quality.add_argument("--skip-quality", action="store_true", help="only measure speed (default: off)")
+    quality.add_argument("--skip-quality", action="store_true",
+                         help="leave out the miniature corpora's quality (default: off)")
+    real = parser.add_argument_group("real data")
+    real.add_argument("--real", type=pathlib.Path, action="append", default=[],
+                      help="a FaceForensics++/DFD root, an official example-frames folder, or a folder holding "
+                           "them; repeatable (default: none)")
+    real.add_argument("--real-frames-per-video", type=int, default=8,
+                      help="frames sampled per real video (default: 8)")
+    real.add_argument("--fill-holes", choices=("on", "off", "both"), default="on",
+                      help="fill the holes enclosed by a mask component: on, off, or both to compare "
+                           "(default: on, as the builder)")
     return parser.parse_args(argv)
+
+
+def _mask_thresholds(text: str) -> list:
+    """'noise,5,10' -> [None, 5.0, 10.0]: None is the noise rule (``ExtractionConfig``'s default)."""
+    try:
+        return [None if token.strip() == "noise" else float(token) for token in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"mask thresholds are 'noise' or numbers, got {text}") from None
+
+
+def rule_name(mask_threshold, fill_holes: bool = True) -> str:
+    """How a mask-threshold rule is named in the results: 'noise', '30.0', '30.0 unfilled'."""
+    name = "noise" if mask_threshold is None else str(float(mask_threshold))
+    return name if fill_holes else f"{name} unfilled"
 
 
 def _fractions(text: str) -> list[float]:
@@ -106,7 +147,7 @@ def _fractions(text: str) -> list[float]:
 
 
 def measure_quality(workdir: pathlib.Path, thresholds, frames_per_video: int, seed: int, detector) -> dict:
-    """Mean IoU per kind of manipulation for each threshold, over the fakes of all three corpora."""
+    """Mean IoU per kind of manipulation for each mask threshold, over the fakes of all three corpora."""
     fakes = []
     for name, (write_corpus, list_videos) in CORPORA.items():
         manifest = write_corpus(workdir / name, CorpusSpec(seed=seed))
@@ -114,25 +155,28 @@ def measure_quality(workdir: pathlib.Path, thresholds, frames_per_video: int, se
         fakes += [(entry, manifest.root, kinds[entry.video_id]) for entry in list_videos(manifest.root) if entry.is_fake]
     box_cache = BoxCache()  # the boxes do not depend on the threshold: detect once
     by_threshold = {}
-    for threshold in thresholds:
-        config = ExtractionConfig(frames_per_video=frames_per_video, threshold=threshold)
-        by_threshold[threshold] = _mean_iou_per_kind(fakes, config, detector, box_cache)
-        means = by_threshold[threshold]["mean_iou"]
-        print(f"threshold {threshold:5.1f}: " + ", ".join(f"{kind} {iou:.3f}" for kind, iou in means.items()), flush=True)
+    for mask_threshold in thresholds:
+        config = ExtractionConfig(frames_per_video=frames_per_video, mask_threshold=mask_threshold)
+        name = rule_name(mask_threshold)
+        by_threshold[name] = _mean_iou_per_kind(fakes, config, detector, box_cache)
+        means = by_threshold[name]["mean_iou"]
+        print(f"mask threshold {name:>6}: " + ", ".join(f"{kind} {iou:.3f}" for kind, iou in means.items()), flush=True)
     return by_threshold
 
 
 def _mean_iou_per_kind(fakes, config, detector, box_cache) -> dict:
     roots = {entry.video_id: (root, kind) for entry, root, kind in fakes}
-    ious = collections.defaultdict(list)
+    ious, thresholds = collections.defaultdict(list), collections.defaultdict(list)
     report = SkipReport()
     for entry, examples in extract_many([f[0] for f in fakes], config, detector=detector, box_cache=box_cache,
                                         report=report):
         root, kind = roots[entry.video_id]
         planted = load_planted_masks(root, entry.video_id)
         ious[kind] += [_iou(_planted_crop(planted, example), example.mask[..., 0]) for example in examples]
+        thresholds[kind] += [example.mask_threshold for example in examples]
     return {
         "mean_iou": {kind: float(np.mean(values)) for kind, values in sorted(ious.items())},
+        "mean_mask_threshold": {kind: float(np.mean(values)) for kind, values in sorted(thresholds.items())},
         "frames": {kind: len(values) for kind, values in sorted(ious.items())},
         "skipped": report.reason_counts(),
     }
@@ -198,10 +242,12 @@ def measure_speed(entries: list[VideoEntry], detector, repeats: int, box_cache: 
     detect -= decode_all * detect_frames[-1] / info.n_frames  # only the network, not the decode before it
 
     pipeline_cold = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=box_cache))
-    pipeline_warm = _seconds(lambda: extract_video(fakes[0], config, detector=detector, box_cache=box_cache))
+    examples = []
+    pipeline_warm = _seconds(lambda: examples.extend(extract_video(fakes[0], config, detector=detector,
+                                                                   box_cache=box_cache)))
     boxes = box_cache.get(original.video_id)
-    example_seconds = _fastest_per_pair(_example_step(boxes, config, fakes[0]), fakes[0], original, indices, repeats,
-                                        WALL)["wall"]
+    example_step = _example_step(boxes, config, fakes[0], examples[0].mask_threshold)
+    example_seconds = _fastest_per_pair(example_step, fakes[0], original, indices, repeats, WALL)["wall"]
 
     n = len(indices)
     pair_decode = 2 * decode_all / info.n_frames  # the fake's frame and the original's
@@ -219,22 +265,27 @@ def measure_speed(entries: list[VideoEntry], detector, repeats: int, box_cache: 
     }
 
 
-def mask_cost(original, fake, boxes, config, repeats: int) -> dict:
-    """A pair's mask against decoding the pair's two frames, in CPU time and in wall time,
-    with the face crop's mean side."""
+def mask_cost(original, fake, boxes, config, repeats: int, mask_threshold: float) -> dict:
+    """A pair's mask (at ``mask_threshold``) and its noise estimate against decoding the pair's
+    two frames, in CPU time and in wall time, with the face crop's mean side."""
     info = probe(original.path)
     indices = sample_frame_indices(info.n_frames, config.frames_per_video)
     decode_all = _fastest(lambda: sum(1 for _ in iter_frames(original.path, range(info.n_frames))), repeats,
                           DECODE_CLOCKS)
-    mask_all = _fastest_per_pair(_mask_step(boxes, config), fake, original, indices, repeats, MASK_CLOCKS)
-    result = {"crop_side_px": float(np.mean([boxes[i][2] - boxes[i][0] for i in indices]))}
+    mask_all = _fastest_per_pair(_mask_step(boxes, config, mask_threshold), fake, original, indices, repeats,
+                                 MASK_CLOCKS)
+    noise_all = _fastest_per_pair(_noise_step(boxes), fake, original, indices, repeats, MASK_CLOCKS)
+    result = {"crop_side_px": float(np.mean([boxes[i][2] - boxes[i][0] for i in indices])),
+              "mask_threshold": mask_threshold}
     for name in MASK_CLOCKS:
         pair_decode = 2 * decode_all[name] / info.n_frames  # the fake's frame and the original's
-        mask_per_pair = mask_all[name] / len(indices)
+        mask_per_pair, noise_per_pair = mask_all[name] / len(indices), noise_all[name] / len(indices)
         result[name] = {
             "mask_ms_per_pair": 1e3 * mask_per_pair,
+            "noise_ms_per_pair": 1e3 * noise_per_pair,
             "pair_decode_ms": 1e3 * pair_decode,
             "mask_cost_vs_pair_decode": mask_per_pair / pair_decode,
+            "noise_cost_vs_pair_decode": noise_per_pair / pair_decode,
         }
     ratio = result["cpu"]["mask_cost_vs_pair_decode"]
     result.update(mask_target_vs_pair_decode=MASK_TARGET_VS_PAIR_DECODE,
@@ -248,31 +299,43 @@ def mask_cost_by_face_height(speed_videos: dict, box_caches: dict, detector, rep
     by_height = {}
     for face_height, (original, fake, *_) in speed_videos.items():
         box_cache = box_caches[face_height]
-        extract_video(fake, config, detector=detector, box_cache=box_cache)  # detects unless already cached
-        by_height[face_height] = mask_cost(original, fake, box_cache.get(original.video_id), config, repeats)
+        examples = extract_video(fake, config, detector=detector, box_cache=box_cache)  # detects unless cached
+        by_height[face_height] = mask_cost(original, fake, box_cache.get(original.video_id), config, repeats,
+                                           examples[0].mask_threshold)
         costs = by_height[face_height]
         print(f"face height {face_height}: mask {costs['cpu']['mask_cost_vs_pair_decode']:.3f} of the pair's "
-              f"decoding in CPU time, {costs['wall']['mask_cost_vs_pair_decode']:.3f} in wall time", flush=True)
+              f"decoding in CPU time, {costs['wall']['mask_cost_vs_pair_decode']:.3f} in wall time; noise estimate "
+              f"{costs['cpu']['noise_cost_vs_pair_decode']:.3f}", flush=True)
     return by_height
 
 
-def _example_step(boxes, config, fake):
-    """``frame_pair_example`` on one pair: alignment check, crops, mask, crop resize."""
+def _example_step(boxes, config, fake, mask_threshold):
+    """One pair's share of extraction: alignment check, noise estimate, crops, crop resize, mask."""
 
     def example(i, fake_frame, real_frame):
-        frame_pair_example(i, fake_frame, real_frame, boxes[i], config, fake)
+        pair_mask(cut_pair(i, fake_frame, real_frame, boxes[i], config, fake), mask_threshold, config)
 
     return example
 
 
-def _mask_step(boxes, config):
+def _mask_step(boxes, config, mask_threshold):
     """``manipulation_mask`` alone on one pair; the crops are views of the frames, as in extraction."""
 
     def mask(i, fake_frame, real_frame):
         x0, y0, x1, y1 = boxes[i]
-        manipulation_mask(real_frame[y0:y1, x0:x1], fake_frame[y0:y1, x0:x1], threshold=config.threshold)
+        manipulation_mask(real_frame[y0:y1, x0:x1], fake_frame[y0:y1, x0:x1], mask_threshold=mask_threshold,
+                          fill_holes=config.fill_holes)
 
     return mask
+
+
+def _noise_step(boxes):
+    """``noise_samples`` alone on one pair: the codec noise the mask threshold is set from."""
+
+    def noise(i, fake_frame, real_frame):
+        noise_samples(real_frame, fake_frame, boxes[i])
+
+    return noise
 
 
 def _fastest_per_pair(step, fake, original, indices, repeats: int, clocks: dict) -> dict:
@@ -358,6 +421,145 @@ def _fastest(function, repeats: int, clocks: dict) -> dict:
     return {name: min(run[name] for run in runs) for name in clocks}
 
 
+# ---------------------------------------------------------------- real data
+
+# FaceForensics' example frames (its repository's images/ folder): fake -> original, and how
+# each pair is laid out as a download (a DFD name must read target_source__scene__id).
+OFFICIAL_FRAME_PAIRS = {
+    "ex_deepfakes": ("ex_original", "original_sequences/youtube/c23/videos/000.mp4",
+                     "manipulated_sequences/Deepfakes/{folder}/000_001.mp4"),
+    "ex_neuraltextures": ("ex_original", "original_sequences/youtube/c23/videos/000.mp4",
+                          "manipulated_sequences/NeuralTextures/{folder}/000_001.mp4"),
+    "ex_deepfakedetection": ("ex_original_actors", "original_sequences/actors/c23/videos/01__example.mp4",
+                             "manipulated_sequences/DeepFakeDetection/{folder}/01_02__example__OFFICIAL.mp4"),
+}
+CLIP_FRAMES = 8
+CLIP_CRF = 23  # as FaceForensics++ c23
+MASK_CLIP_CRF = 0  # lossless: the official mask image itself
+
+
+def official_frame_clips(folder: pathlib.Path, root: pathlib.Path) -> pathlib.Path:
+    """The example frames in ``folder`` as short CRF 23 clips under ``root``, laid out like the
+    FaceForensics++ download, each fake with its official mask image as its mask video."""
+    for fake, (original, original_path, fake_path) in OFFICIAL_FRAME_PAIRS.items():
+        if not (folder / f"{fake}.png").is_file():
+            continue
+        clips = {original_path: _rgb(folder / f"{original}.png"), fake_path.format(folder="c23/videos"):
+                 _rgb(folder / f"{fake}.png")}
+        for path, image in clips.items():
+            if not (root / path).is_file():
+                write_h264(root / path, [image] * CLIP_FRAMES, crf=CLIP_CRF)
+        mask = cv2.imread(str(folder / f"{fake}_mask.png"), cv2.IMREAD_GRAYSCALE)
+        write_mask_video(root / fake_path.format(folder="masks/videos"), [mask] * CLIP_FRAMES, crf=MASK_CLIP_CRF)
+    return root
+
+
+def _rgb(path: pathlib.Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SystemExit(f"bench_masks: {path}: not a readable image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def real_roots(folders, workdir: pathlib.Path) -> dict[str, pathlib.Path]:
+    """Name -> FaceForensics++-style root for each ``--real`` folder (or each such folder inside it)."""
+    roots = {}
+    for folder in folders:
+        candidates = [folder] if _real_kind(folder) else sorted(p for p in folder.iterdir() if _real_kind(p))
+        if not candidates:
+            raise SystemExit(f"bench_masks: {folder}: neither a FaceForensics++ root (original_sequences/) nor "
+                             "an example-frames folder (ex_original.png), nor a folder holding one")
+        for candidate in candidates:
+            if _real_kind(candidate) == "frames":
+                roots[candidate.name] = official_frame_clips(candidate, workdir / "clips" / candidate.name)
+            else:
+                roots[candidate.name] = candidate
+    return roots
+
+
+def _real_kind(folder: pathlib.Path) -> str | None:
+    if (folder / "ex_original.png").is_file():
+        return "frames"
+    return "download" if (folder / "original_sequences").is_dir() else None
+
+
+def real_fakes(root: pathlib.Path) -> list[VideoEntry]:
+    """The fakes of the FaceForensics++ and DFD layouts found under ``root``."""
+    entries = []
+    if (root / "original_sequences/youtube").is_dir():
+        entries += list_faceforensics(root)
+    if (root / "original_sequences/actors").is_dir():
+        entries += list_dfd(root)
+    return [entry for entry in entries if entry.is_fake]
+
+
+def measure_real(roots: dict, thresholds, fill_options, frames_per_video: int, detector) -> dict:
+    """Per root, mask-threshold rule and method: the figures named in the module docstring."""
+    results = {}
+    for name, root in roots.items():
+        fakes, box_cache = real_fakes(root), BoxCache()
+        results[name] = {}
+        for mask_threshold in thresholds:
+            for fill_holes in fill_options:
+                config = ExtractionConfig(frames_per_video=frames_per_video, mask_threshold=mask_threshold,
+                                          fill_holes=fill_holes)
+                rule = rule_name(mask_threshold, fill_holes)
+                results[name][rule] = _real_figures(fakes, config, detector, box_cache)
+                print(f"{name} {rule}: " + "; ".join(f"{method} IoU {row['iou_vs_official']}, outside "
+                                                     f"{row['outside_flagged']:.4f}"
+                                                     for method, row in results[name][rule].items()), flush=True)
+    return results
+
+
+def _real_figures(fakes, config, detector, box_cache) -> dict:
+    report = SkipReport()
+    frames = collections.defaultdict(list)
+    for entry, examples in extract_many(fakes, config, detector=detector, box_cache=box_cache, report=report):
+        method = entry.video_id.split("/")[0]
+        outside = _flagged_outside(entry, examples, config)
+        for example, (flagged, over) in zip(examples, outside):
+            official = None if example.official_mask is None else _iou(example.official_mask, example.mask)
+            frames[method].append((example.mask.mean(), example.mask_threshold, flagged, over, official))
+    figures = {}
+    for method, rows in sorted(frames.items()):
+        area, threshold, flagged, over, official = zip(*rows)
+        scored = [iou for iou in official if iou is not None]
+        figures[method] = {
+            "videos": sum(1 for entry in fakes if entry.video_id.startswith(f"{method}/")),
+            "frames": len(rows),
+            "empty_mask_fraction": float(np.mean(np.asarray(area) == 0)),
+            "mean_mask_area": float(np.mean(area)),
+            "mean_mask_threshold": float(np.mean(threshold)),
+            "outside_flagged": float(np.mean(flagged)),
+            "outside_over_threshold": float(np.mean(over)),
+            "iou_vs_official": float(np.mean(scored)) if scored else None,
+            "frames_with_official_mask": len(scored),
+        }
+    for skipped in report.skipped:
+        figures.setdefault(skipped["video_id"].split("/")[0], {}).setdefault("skipped", []).append(skipped["reason"])
+    return figures
+
+
+def _flagged_outside(entry, examples, config) -> list[tuple[float, float]]:
+    """Per example, the fraction of the frame's pixels outside the face box that the mask rule
+    flags (distance over the threshold, in a component of enough pixels), and the fraction
+    merely over the threshold."""
+    indices = [example.frame_index for example in examples]
+    pairs = zip(iter_frames(entry.path, indices), iter_frames(entry.original_path, indices))
+    fractions = []
+    for example, ((_, fake), (_, real)) in zip(examples, pairs):
+        over = (blurred_distance(real, fake) > example.mask_threshold).astype(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(over, connectivity=8)
+        kept = (stats[:, cv2.CC_STAT_AREA] >= config.min_component_pixels).astype(np.uint8)
+        kept[0] = 0
+        flagged = kept[labels].astype(bool)
+        outside = np.ones(over.shape, bool)
+        x0, y0, x1, y1 = example.box
+        outside[y0:y1, x0:x1] = False
+        fractions.append((float(flagged[outside].mean()), float(over[outside].mean())))
+    return fractions
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -367,16 +569,34 @@ def print_tables(results: dict) -> None:
     if "speed" in results:
         _print_speed(results["speed"])
         _print_mask_cost_by_face_height(results["mask_cost_by_face_height"])
+    if "real" in results:
+        _print_real(results["real"])
 
 
 def _print_quality(results: dict) -> None:
     quality = results["quality"]
     kinds = sorted({kind for row in quality.values() for kind in row["mean_iou"]})
     print("\nmean IoU of extracted vs planted masks (H.264 CRF 23)")
-    print("threshold  " + "  ".join(f"{kind:>8}" for kind in kinds))
-    for threshold, row in quality.items():
-        print(f"{threshold:9.1f}  " + "  ".join(f"{row['mean_iou'][kind]:8.3f}" for kind in kinds))
-    print(f"best for partial manipulations: {results['best_threshold_partial']}")
+    print("mask threshold  " + "  ".join(f"{kind:>8}" for kind in kinds))
+    for rule, row in quality.items():
+        print(f"{rule:>14}  " + "  ".join(f"{row['mean_iou'][kind]:8.3f}" for kind in kinds))
+
+
+def _print_real(real: dict) -> None:
+    print("\nreal data: per method, mask rule; outside = pixels flagged outside the face box")
+    print(f"{'data':16} {'rule':>14} {'method':18} {'frames':>6} {'empty':>6} {'area':>6} {'T':>6} {'outside':>8} "
+          f"{'IoU official':>12}  skipped")
+    for name, rules in real.items():
+        for rule, methods in rules.items():
+            for method, row in methods.items():
+                if "frames" not in row:  # every video of the method skipped
+                    print(f"{name:16} {rule:>14} {method:18} {'':>6} {'':>6} {'':>6} {'':>6} {'':>8} {'':>12}  "
+                          f"{row['skipped']}")
+                    continue
+                iou = "-" if row["iou_vs_official"] is None else f"{row['iou_vs_official']:.3f}"
+                print(f"{name:16} {rule:>14} {method:18} {row['frames']:6d} {row['empty_mask_fraction']:6.2f} "
+                      f"{row['mean_mask_area']:6.3f} {row['mean_mask_threshold']:6.1f} {row['outside_flagged']:8.2%} "
+                      f"{iou:>12}  {row.get('skipped', '')}")
 
 
 def _print_speed(speed: dict) -> None:
@@ -406,9 +626,8 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory() as temporary:
         workdir = args.workdir or pathlib.Path(temporary)
         if not args.skip_quality:
-            quality = measure_quality(workdir / "quality", args.thresholds, args.frames_per_video, args.seed, detector)
-            results["quality"] = quality
-            results["best_threshold_partial"] = max(quality, key=lambda t: quality[t]["mean_iou"]["partial"])
+            results["quality"] = measure_quality(workdir / "quality", args.mask_thresholds, args.frames_per_video,
+                                                 args.seed, detector)
         if not args.skip_speed:
             heights, largest = args.speed_face_heights, max(args.speed_face_heights)
             speed_videos = {
@@ -420,6 +639,10 @@ def run(args) -> dict:
             results["speed"] = measure_speed(speed_videos[largest], detector, args.speed_repeats, box_caches[largest])
             results["mask_cost_by_face_height"] = mask_cost_by_face_height(
                 speed_videos, box_caches, detector, args.speed_repeats)
+        if args.real:
+            fill_options = {"on": [True], "off": [False], "both": [True, False]}[args.fill_holes]
+            results["real"] = measure_real(real_roots(args.real, workdir / "real"), args.mask_thresholds, fill_options,
+                                           args.real_frames_per_video, detector)
     return results
 
 

@@ -21,7 +21,12 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 DATASETS_DIR = REPO / "datasets"
 CONFIG_NAME = "synthetic_f4"  # conftest.synthetic_records: the synthetic config at 4 frames a video
 BEAM_OPTIONS = "runner=DirectRunner,direct_num_workers=2,direct_running_mode=multi_processing"
-MIN_FAKE_IOU = 0.5  # measured: 0.69-0.88 per frame on the synthetic corpus
+# Per fake frame against the planted region (the half-amplitude contour of a feathered change):
+# the noise-set mask threshold also marks the feather, so the masks hold all of the region
+# and up to about three times its area (measured: recall 1.00, IoU 0.34-0.70 per frame).
+MIN_FAKE_RECALL = 0.9
+MIN_FAKE_IOU = 0.3
+MIN_MEAN_FAKE_IOU = 0.5
 
 
 def _run(*args, cwd=DATASETS_DIR) -> subprocess.CompletedProcess:
@@ -61,7 +66,7 @@ def _splits(data_dir) -> dict:
 
 
 def _report(data_dir) -> dict:
-    return json.loads((pathlib.Path(data_dir) / "dfdc_masks" / CONFIG_NAME / "1.0.0" / "skip_report.json").read_text())
+    return json.loads((pathlib.Path(data_dir) / "dfdc_masks" / CONFIG_NAME / "1.1.0" / "skip_report.json").read_text())
 
 
 def test_tfds_builder_test_case_passes_for_every_config_on_dummy_data():
@@ -81,10 +86,12 @@ def test_examples_have_the_contract_features(built):
     assert example["frame_index"].dtype == np.int32
     assert example["source"] == b"synthetic"
     assert set(np.unique(example["mask"])) <= {0, 1}
+    assert example["official_mask"].shape == (256, 256, 1) and not example["official_mask"].any()
+    assert not example["has_official_mask"]  # the synthetic DFDC-shaped corpus ships no mask videos
 
 
 def test_real_masks_are_empty_and_fake_masks_match_the_planted_regions(built):
-    checked_fakes = 0
+    ious = []
     for split in ("train", "validation", "test"):
         for example in _load(built["local_dir"], split):
             mask = example["mask"][..., 0].astype(bool)
@@ -98,10 +105,11 @@ def test_real_masks_are_empty_and_fake_masks_match_the_planted_regions(built):
             if load_planted_kind(built["corpus"], video_id) == "none":
                 assert not mask.any(), f"{video_id} was never changed"
                 continue
-            iou = (planted & mask).sum() / (planted | mask).sum()
-            assert iou >= MIN_FAKE_IOU, f"{video_id} frame {example['frame_index']}: IoU {iou:.2f}"
-            checked_fakes += 1
-    assert checked_fakes > 50
+            iou, recall = (planted & mask).sum() / (planted | mask).sum(), (planted & mask).sum() / planted.sum()
+            where = f"{video_id} frame {example['frame_index']}"
+            assert recall >= MIN_FAKE_RECALL and iou >= MIN_FAKE_IOU, f"{where}: recall {recall:.2f}, IoU {iou:.2f}"
+            ious.append(iou)
+    assert len(ious) > 50 and np.mean(ious) >= MIN_MEAN_FAKE_IOU
 
 
 def test_skip_report_lists_exactly_the_planted_faults_and_the_summary_is_printed(built):

@@ -25,6 +25,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from dfseg_tf.build import absent_official_mask
 from dfseg_tf.evaluation import predictions
 from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION, ModelCard
 from experiments import evaluate, search_threshold
@@ -58,6 +59,7 @@ def _examples(seed):
                 "frame_index": frame_index,
                 "source": "toy",
                 "box": np.array([0, 0, SIZE, SIZE], np.int32),
+                **absent_official_mask(SIZE),
             }
 
 
@@ -201,6 +203,7 @@ def test_predictions_keep_a_fixed_number_of_best_and_worst_examples():
             "label": tf.TensorSpec((), tf.int64), "video_id": tf.TensorSpec((), tf.string),
             "original_id": tf.TensorSpec((), tf.string), "frame_index": tf.TensorSpec((), tf.int32),
             "source": tf.TensorSpec((), tf.string), "box": tf.TensorSpec((4,), tf.int32),
+            "official_mask": tf.TensorSpec((SIZE, SIZE, 1), tf.uint8), "has_official_mask": tf.TensorSpec((), tf.bool),
         },
     )
     card = ModelCard(kind=SEGMENTATION, architecture="bright", input_size=SIZE)

@@ -6,13 +6,18 @@ import math
 import cv2
 import numpy as np
 import pytest
+import scipy.ndimage
 import skimage.measure
 
 from dfseg_tf.extraction.mask_kernels import large_components_resized, pixels_over_threshold
 from dfseg_tf.extraction.masks import (
-    DEFAULT_THRESHOLD,
+    MIN_NOISE_SAMPLES,
+    NO_NOISE_MASK_THRESHOLD,
     blurred_distance,
+    fill_enclosed_holes,
     manipulation_mask,
+    noise_samples,
+    threshold_from_noise,
 )
 
 
@@ -37,12 +42,12 @@ def test_blurred_distance_is_euclidean_rgb_distance_after_blur():
 
 def test_threshold_is_strict_and_recovers_the_changed_square():
     real, fake = _pair()
-    mask = manipulation_mask(real, fake, threshold=25.0, size=120)
+    mask = manipulation_mask(real, fake, mask_threshold=25.0, size=120)
     assert mask[41:79, 41:79].all()
     assert abs(int(mask.sum()) - 40 * 40) <= 4 * 40  # the square, give or take its edge pixels
     assert not mask[:35].any() and not mask[85:].any()
-    assert not manipulation_mask(real, fake, threshold=50.0, size=120).any()
-    assert manipulation_mask(real, fake, threshold=49.0, size=120)[60, 60] == 1
+    assert not manipulation_mask(real, fake, mask_threshold=50.0, size=120).any()
+    assert manipulation_mask(real, fake, mask_threshold=49.0, size=120)[60, 60] == 1
 
 
 def _keep_large_components(binary: np.ndarray, min_pixels: int) -> np.ndarray:
@@ -73,7 +78,7 @@ def test_component_rule_applies_at_source_resolution_in_manipulation_mask():
     fake = real.copy()
     fake[20:26, 20:26] = 250  # blurred, about 8 x 8 = 64 source pixels: a speck
     fake[100:160, 100:160] = 250
-    mask = manipulation_mask(real, fake, threshold=30.0, size=200)
+    mask = manipulation_mask(real, fake, mask_threshold=30.0, size=200)
     assert not mask[10:40, 10:40].any()
     assert mask[110:150, 110:150].all()
 
@@ -82,7 +87,7 @@ def test_mask_stays_binary_after_resize():
     real = np.random.default_rng(0).integers(0, 256, (333, 333, 3), dtype=np.uint8)
     fake = real.copy()
     fake[:, :166] = 255 - fake[:, :166]
-    mask = manipulation_mask(real, fake, threshold=20.0)
+    mask = manipulation_mask(real, fake, mask_threshold=20.0)
     assert mask.shape == (256, 256) and mask.dtype == np.uint8
     assert set(np.unique(mask).tolist()) == {0, 1}
     assert mask[:, :120].mean() > 0.95 and mask[:, 140:].mean() < 0.05
@@ -92,9 +97,11 @@ def test_mismatched_crops_are_rejected():
     with pytest.raises(ValueError, match="same shape"):
         blurred_distance(np.zeros((10, 10, 3), np.uint8), np.zeros((10, 12, 3), np.uint8))
     with pytest.raises(ValueError, match="uint8"):
-        manipulation_mask(np.zeros((10, 10, 3), np.int32), np.zeros((10, 10, 3), np.int32))
+        manipulation_mask(np.zeros((10, 10, 3), np.int32), np.zeros((10, 10, 3), np.int32), mask_threshold=30.0)
     with pytest.raises(ValueError, match="empty"):
-        manipulation_mask(np.zeros((10, 0, 3), np.uint8), np.zeros((10, 0, 3), np.uint8))
+        manipulation_mask(np.zeros((10, 0, 3), np.uint8), np.zeros((10, 0, 3), np.uint8), mask_threshold=30.0)
+    with pytest.raises(ValueError, match="same shape"):
+        noise_samples(np.zeros((10, 10, 3), np.uint8), np.zeros((12, 10, 3), np.uint8), (0, 0, 5, 5))
 
 
 # ---------------------------------------------------------------- the fast path against the method, step by step
@@ -122,10 +129,10 @@ def _reference_components(binary: np.ndarray, min_pixels: int) -> np.ndarray:
     return large[labels].astype(np.uint8)
 
 
-def _reference_mask(real, fake, threshold, min_pixels, size):
+def _reference_mask(real, fake, mask_threshold, min_pixels, size):
     distance = _reference_distance(real, fake)
-    kept = _reference_components(distance > threshold, min_pixels)
-    near_threshold = (np.abs(distance - threshold) < 1e-3).astype(np.uint8)  # float rounding may go either way
+    kept = _reference_components(distance > mask_threshold, min_pixels)
+    near_threshold = (np.abs(distance - mask_threshold) < 1e-3).astype(np.uint8)  # float rounding may go either way
     resize = functools.partial(cv2.resize, dsize=(size, size), interpolation=cv2.INTER_NEAREST)
     return resize(kept), resize(near_threshold).astype(bool)
 
@@ -138,16 +145,16 @@ def _noisy_pair(rng, shape):
     return real, fake
 
 
-def _structured_pairs(threshold):
+def _structured_pairs(mask_threshold):
     """Crops a person can picture: a grey shift just above the threshold (where the fast path's
     bound is tightest), a lone blob of a little over 100 pixels, a partial change, specks either side of 100 pixels, a change touching
     the crop's edges, an unchanged re-encode, a whole-face change, uniform random noise."""
     real = np.full((120, 120, 3), 100, np.uint8)
     fake = real.copy()
-    fake[30:90, 30:90] += np.uint8(math.floor(threshold / math.sqrt(3)) + 1)  # same in R, G and B
+    fake[30:90, 30:90] += np.uint8(math.floor(mask_threshold / math.sqrt(3)) + 1)  # same in R, G and B
     yield "grey shift", real, fake
     fake = real.copy()
-    fake[50:62, 50:62, 0] += np.uint8(2 * threshold)  # in red only: about 144 pixels above the threshold
+    fake[50:62, 50:62, 0] += np.uint8(2 * mask_threshold)  # in red only: about 144 pixels above the threshold
     yield "lone blob", real, fake
     rng = np.random.default_rng(7)
     real, fake = _noisy_pair(rng, (180, 200))
@@ -170,13 +177,13 @@ def test_opencv_5x5_gaussian_is_the_binomial_kernel_of_the_reference():
     assert np.array_equal(cv2.getGaussianKernel(5, 0).ravel(), np.array([1, 4, 6, 4, 1]) / 16)
 
 
-@pytest.mark.parametrize("threshold", [5.0, 15.0, DEFAULT_THRESHOLD, 60.0])
-def test_fast_mask_equals_the_plain_method_on_random_and_structured_crops(threshold):
+@pytest.mark.parametrize("mask_threshold", [5.0, 15.0, 30.0, 60.0])
+def test_fast_mask_equals_the_plain_method_on_random_and_structured_crops(mask_threshold):
     checked_pixels = 0
-    for name, real, fake in _structured_pairs(threshold):
+    for name, real, fake in _structured_pairs(mask_threshold):
         size = max(real.shape[:2])  # no pixel of the source lost to the resize
-        fast = manipulation_mask(real, fake, threshold=threshold, size=size)
-        reference, near_threshold = _reference_mask(real, fake, threshold, 100, size)
+        fast = manipulation_mask(real, fake, mask_threshold=mask_threshold, size=size)
+        reference, near_threshold = _reference_mask(real, fake, mask_threshold, 100, size)
         differs = fast != reference
         assert not (differs & ~near_threshold).any(), f"{name}: {int(differs.sum())} pixels differ"
         checked_pixels += int(reference.sum())
@@ -194,14 +201,14 @@ def test_pixels_over_threshold_is_the_thresholded_opencv_distance(shape):
     frame_fake[100:150, 90:200] = 255 - frame_fake[100:150, 90:200]
     box = np.s_[7 : 7 + shape[0], 11 : 11 + shape[1]]  # views of the frames, as extraction passes them
     real, fake = frame_real[box], frame_fake[box]
-    for threshold in (5.0, 30.0, 60.0):
+    for mask_threshold in (5.0, 30.0, 60.0):
         distance = blurred_distance(real, fake)
         over, count, x0, y0, x1, y1 = pixels_over_threshold(
-            real.reshape(shape[0], -1), fake.reshape(shape[0], -1), threshold
+            real.reshape(shape[0], -1), fake.reshape(shape[0], -1), mask_threshold
         )
-        expected = distance > threshold
+        expected = distance > mask_threshold
         differs = over.astype(bool) != expected
-        assert not (differs & (np.abs(distance - threshold) > 1e-3)).any()
+        assert not (differs & (np.abs(distance - mask_threshold) > 1e-3)).any()
         assert count == over.sum()
         if count:
             ys, xs = np.nonzero(over)
@@ -241,3 +248,56 @@ def test_components_match_scikit_image_labelling(density):
     for min_pixels in (1, 5, 40):
         expected = _reference_components(inside, min_pixels)
         assert np.array_equal(large_components_resized(inside, *box, min_pixels, 150), expected)
+
+
+@pytest.mark.parametrize("shape, box", [((120, 160), (40, 30, 100, 90)), ((64, 96), (20, 0, 84, 64)), ((4, 50), (0, 0, 1, 1))])
+def test_noise_samples_are_the_opencv_distance_on_a_grid_outside_the_box(shape, box):
+    """Exact at every grid point outside the box (shapes compared too); a 4-row frame has no point."""
+    rng = np.random.default_rng(5)
+    real, fake = _noisy_pair(rng, shape)
+    fake[10:30, 10:50] = 255 - fake[10:30, 10:50]  # far above any noise (outside the frame in the 4-row one)
+    distance = blurred_distance(real, fake)
+    for samples in (50, 500, 10**6):
+        step = max(1, math.isqrt(shape[0] * shape[1] // samples))
+        ys, xs = np.mgrid[2 : shape[0] - 2 : step, 2 : shape[1] - 2 : step]
+        x0, y0, x1, y1 = box
+        outside = ~((ys >= y0) & (ys < y1) & (xs >= x0) & (xs < x1))
+        got = noise_samples(real, fake, box, samples=samples)
+        np.testing.assert_allclose(got, distance[ys[outside], xs[outside]], atol=1e-4)
+
+
+def test_mask_threshold_is_the_noise_quantile_with_a_floor_and_a_fallback():
+    noise = np.arange(1000, dtype=np.float32) / 10  # 0.0 ... 99.9
+    assert threshold_from_noise(noise, quantile=0.99, floor=4.0) == pytest.approx(np.quantile(noise, 0.99))
+    assert threshold_from_noise(noise / 100, quantile=0.99, floor=4.0) == 4.0  # quiet video: the floor
+    assert threshold_from_noise(noise[:MIN_NOISE_SAMPLES - 1]) == NO_NOISE_MASK_THRESHOLD
+
+
+def test_holes_enclosed_by_a_component_are_filled_and_open_bays_are_not():
+    mask = np.zeros((40, 40), np.uint8)
+    mask[5:25, 5:25] = 1
+    mask[10:20, 10:20] = 0  # a hole
+    mask[30:40, 30:38] = 1
+    mask[33:40, 32:36] = 0  # a bay open to the border
+    filled = fill_enclosed_holes(mask)
+    assert filled[10:20, 10:20].all() and not filled[33:40, 32:36].any()
+    ring = np.zeros((9, 9), np.uint8)
+    ring[[1, 1, 2, 3, 4, 5, 5, 4, 3, 2], [3, 4, 5, 5, 5, 4, 3, 2, 1, 2]] = 1  # closed by diagonal steps only
+    assert fill_enclosed_holes(ring)[3, 3] == 1  # 8-connected ring, 4-connected inside
+
+
+@pytest.mark.parametrize("density", [0.3, 0.55, 0.7])
+def test_hole_filling_matches_scipy(density):
+    mask = (np.random.default_rng(int(density * 10)).random((120, 90)) < density).astype(np.uint8)
+    assert np.array_equal(fill_enclosed_holes(mask), scipy.ndimage.binary_fill_holes(mask).astype(np.uint8))
+
+
+def test_manipulation_mask_fills_the_inside_of_a_changed_ring_when_asked():
+    real = np.full((120, 120, 3), 100, np.uint8)
+    fake = real.copy()
+    fake[20:100, 20:100] = 180
+    fake[40:80, 40:80] = 100  # unchanged inside, as where a swapped face's colours match
+    plain = manipulation_mask(real, fake, mask_threshold=20.0, size=120)
+    filled = manipulation_mask(real, fake, mask_threshold=20.0, size=120, fill_holes=True)
+    assert not plain[55:65, 55:65].any() and filled[40:80, 40:80].all()
+    assert np.array_equal(filled[:18], plain[:18])

@@ -28,7 +28,9 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
       frames_per_video: frames sampled evenly from each video.
       train_fraction, validation_fraction, test_fraction: split fractions by part
         (``dfdc``, ``synthetic``); ``None`` keeps the data set's default.
-      margin, threshold: extraction overrides; ``None`` keeps ``ExtractionConfig``'s.
+      margin, fill_holes: extraction overrides; ``None`` keeps ``ExtractionConfig``'s.
+      mask_threshold: a fixed mask threshold (blurred RGB distance); ``None`` sets it
+        per video from the pair's own codec noise.
     """
 
     dataset: str = ""
@@ -37,7 +39,8 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
     validation_fraction: float | None = None
     test_fraction: float | None = None
     margin: float | None = None
-    threshold: float | None = None
+    mask_threshold: float | None = None
+    fill_holes: bool | None = None
 
     def build_plan(self) -> build.BuildPlan:
         fractions = {"train": self.train_fraction, "validation": self.validation_fraction, "test": self.test_fraction}
@@ -46,16 +49,22 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
             frames_per_video=self.frames_per_video,
             fractions={split: value for split, value in fractions.items() if value is not None},
             margin=self.margin,
-            threshold=self.threshold,
+            mask_threshold=self.mask_threshold,
+            fill_holes=self.fill_holes,
         )
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
     """DatasetBuilder for dfdc_masks."""
 
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("1.1.0")
     _use_beam = False
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    RELEASE_NOTES = {
+        "1.0.0": "Initial release.",
+        "1.1.0": "Mask threshold set per video from the pair's codec noise (fixed 30 before), holes "
+                 "enclosed by a mask filled; features official_mask and has_official_mask (FaceForensics++ "
+                 "and DFD masks/videos); config fields mask_threshold (was threshold) and fill_holes.",
+    }
     BUILDER_CONFIGS = [
         DfdcMasksConfig(
             name="synthetic",
@@ -73,7 +82,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       https://www.kaggle.com/c/deepfake-detection-challenge/data
     - faceforensics and dfd: the FaceForensics++ download root (c23), holding
       `original_sequences/{youtube,actors}/c23/videos/`,
-      `manipulated_sequences/<method>/c23/videos/` and, for the official split,
+      `manipulated_sequences/<method>/c23/videos/`, optionally the official masks
+      `manipulated_sequences/<method>/masks/videos/` and, for the official split,
       `splits/{train,val,test}.json`. https://github.com/ondyari/FaceForensics
     """
 

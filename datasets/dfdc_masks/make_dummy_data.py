@@ -4,7 +4,9 @@
 
 - ``dfdc_train_part_K/`` (10 parts, one nested): the DFDC manual dir (config ``dfdc``);
 - ``original_sequences/``, ``manipulated_sequences/``, ``splits/``: the FaceForensics++
-  download root, which also holds DFD (configs ``faceforensics`` and ``dfd``);
+  download root, which also holds DFD (configs ``faceforensics`` and ``dfd``), with the
+  official-style mask videos of one method (``manipulated_sequences/Deepfakes/masks/videos/``,
+  the planted masks) so the ``official_mask`` feature is exercised;
 - ``dfdc_masks_synthetic/corpus/``: what config ``synthetic`` writes into the download dir
   (the tests point the download dir at dummy_data), marked complete so it is reused.
 
@@ -17,18 +19,32 @@ Rerun this after changing the corpus writers, then update SPLITS in the builder 
 import pathlib
 import shutil
 
+import numpy as np
+
 from dfseg_tf import build
 from dfseg_tf.corpus import (
     DFDC_TEST_SET_FOLDER,
     TRUTH_FOLDER,
     CorpusSpec,
+    load_planted_masks,
     write_dfd_corpus,
     write_dfdc_corpus,
     write_faceforensics_corpus,
 )
+from dfseg_tf.extraction import write_mask_video
 
 DUMMY_DATA = pathlib.Path(__file__).resolve().parent / "dummy_data"
 TINY = CorpusSpec(width=96, height=64, n_frames=8, face_height=0.5, crf=30)
+OFFICIAL_MASK_METHOD = "Deepfakes"
+
+
+def write_official_masks(manifest, method: str, crf: int) -> None:
+    """The planted masks of ``method``'s fakes as mask videos where FaceForensics++ keeps its own."""
+    for video in manifest.fakes():
+        if video.video_id.startswith(f"{method}/") and video.fault is None:
+            masks = load_planted_masks(manifest.root, video.video_id)
+            path = manifest.root / "manipulated_sequences" / method / "masks" / "videos" / pathlib.Path(video.path).name
+            write_mask_video(path, (mask.astype(np.uint8) * 255 for mask in masks), fps=video.fps, crf=crf)
 
 
 def _drop_unread_files(root: pathlib.Path) -> None:
@@ -39,7 +55,7 @@ def _drop_unread_files(root: pathlib.Path) -> None:
 def main() -> None:
     shutil.rmtree(DUMMY_DATA, ignore_errors=True)
     write_dfdc_corpus(DUMMY_DATA, TINY, parts=build.SYNTHETIC_PARTS)
-    write_faceforensics_corpus(DUMMY_DATA, TINY)
+    write_official_masks(write_faceforensics_corpus(DUMMY_DATA, TINY), OFFICIAL_MASK_METHOD, TINY.crf)
     write_dfd_corpus(DUMMY_DATA, TINY)
     synthetic = DUMMY_DATA / build.SYNTHETIC_CORPUS_FOLDER
     write_dfdc_corpus(synthetic, TINY, parts=build.SYNTHETIC_PARTS)

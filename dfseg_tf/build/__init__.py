@@ -12,7 +12,7 @@ lives here so that Beam workers import it from the installed ``dfseg_tf`` packag
 """
 
 from dfseg_tf.build.examples import example_key, tfds_example
-from dfseg_tf.build.features import frame_features
+from dfseg_tf.build.features import absent_official_mask, frame_features
 from dfseg_tf.build.plan import (
     DATASETS,
     SYNTHETIC_CORPUS_FOLDER,
@@ -32,6 +32,7 @@ __all__ = [
     "SYNTHETIC_FRACTIONS",
     "SYNTHETIC_PARTS",
     "BuildPlan",
+    "absent_official_mask",
     "box_cache_dir",
     "entries_by_split",
     "example_key",

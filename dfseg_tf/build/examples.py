@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from dfseg_tf.build.features import absent_official_mask
 from dfseg_tf.sources.entry import VideoEntry
 
 # A frame index takes the low bits of a key, the video's number the high ones. 2**20
@@ -23,6 +24,10 @@ def example_key(video_number: int, frame_index: int) -> int:
 
 def tfds_example(entry: VideoEntry, frame) -> dict:
     """The feature dict of one ``FrameExample`` of ``entry`` (see the builder's features)."""
+    if frame.official_mask is None:
+        official = absent_official_mask(frame.mask.shape[0])
+    else:
+        official = {"official_mask": frame.official_mask, "has_official_mask": True}
     return {
         "image": frame.image,
         "mask": frame.mask,
@@ -32,6 +37,7 @@ def tfds_example(entry: VideoEntry, frame) -> dict:
         "frame_index": np.int32(frame.frame_index),
         "source": entry.source,
         "box": np.asarray(frame.box, dtype=np.int32),
+        **official,
     }
 
 

@@ -39,14 +39,16 @@ class BuildPlan:
       frames_per_video: frames sampled evenly from each video.
       fractions: split fractions by part (``dfdc`` and ``synthetic``; FaceForensics++
         uses its official split files and DFD is all test).
-      margin, threshold: extraction overrides; ``None`` keeps ``ExtractionConfig``'s default.
+      margin, mask_threshold, fill_holes: extraction overrides; ``None`` keeps
+        ``ExtractionConfig``'s default (for ``mask_threshold``: set from each pair's noise).
     """
 
     dataset: str
     frames_per_video: int = 32
     fractions: SplitFractions = SplitFractions()
     margin: float | None = None
-    threshold: float | None = None
+    mask_threshold: float | None = None
+    fill_holes: bool | None = None
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
@@ -62,7 +64,7 @@ class BuildPlan:
 
     def extraction_config(self) -> ExtractionConfig:
         """The ``ExtractionConfig`` of this build; unset fields keep its defaults."""
-        overrides = {"margin": self.margin, "threshold": self.threshold}
+        overrides = {"margin": self.margin, "mask_threshold": self.mask_threshold, "fill_holes": self.fill_holes}
         overrides = {name: value for name, value in overrides.items() if value is not None}
         return ExtractionConfig(frames_per_video=self.frames_per_video, **overrides)
 

@@ -31,6 +31,8 @@ def planted_square_examples(count, *, size=64, seed=0, fake_fraction=0.5) -> dic
         "frame_index": np.zeros(count, np.int32),
         "source": np.array(["toy"] * count),
         "box": np.tile(np.array([0, 0, size, size], np.int32), (count, 1)),
+        "official_mask": np.zeros_like(masks),
+        "has_official_mask": np.zeros(count, bool),
     }
 
 

@@ -15,12 +15,12 @@ from dfseg_tf.extraction.faces import (
     original_face_boxes,
     square_box,
 )
-from dfseg_tf.extraction.masks import DEFAULT_THRESHOLD, blurred_distance, manipulation_mask
+from dfseg_tf.extraction.masks import blurred_distance, manipulation_mask, noise_samples, threshold_from_noise
+from dfseg_tf.extraction.official_masks import official_mask_crops, write_mask_video
 from dfseg_tf.extraction.report import SkipReport, VideoSkipped
 from dfseg_tf.extraction.video import VideoInfo, downscale, iter_frames, probe, sample_frame_indices
 
 __all__ = [
-    "DEFAULT_THRESHOLD",
     "DETECT_BATCH_FRAMES",
     "Box",
     "BoxCache",
@@ -39,8 +39,12 @@ __all__ = [
     "extract_video",
     "iter_frames",
     "manipulation_mask",
+    "noise_samples",
+    "official_mask_crops",
     "original_face_boxes",
     "probe",
     "sample_frame_indices",
     "square_box",
+    "threshold_from_noise",
+    "write_mask_video",
 ]

@@ -16,7 +16,15 @@ from dfseg_tf.extraction.faces import (
     fill_missing_boxes,
     original_face_boxes,
 )
-from dfseg_tf.extraction.masks import DEFAULT_THRESHOLD, blurred_distance, manipulation_mask
+from dfseg_tf.extraction.masks import (
+    MASK_THRESHOLD_FLOOR,
+    NOISE_QUANTILE,
+    blurred_distance,
+    manipulation_mask,
+    noise_samples,
+    threshold_from_noise,
+)
+from dfseg_tf.extraction.official_masks import official_mask_crops
 from dfseg_tf.extraction.report import SkipReport, VideoSkipped
 from dfseg_tf.extraction.video import VideoInfo, iter_frames, probe, sample_frame_indices
 from dfseg_tf.sources.entry import VideoEntry
@@ -35,26 +43,41 @@ class ExtractionConfig:
     Attributes:
       frames_per_video: frames sampled evenly per video (DeepfakeBench's 32).
       margin: added on each side of the face, as a fraction of its longer side.
-      threshold: blurred RGB distance above which a pixel is manipulated.
+      mask_threshold: blurred RGB distance above which a pixel of a fake is manipulated,
+        the same for every frame of a video; ``None`` (the default) sets it per video
+        from the pair's own codec noise: the ``mask_threshold_quantile`` of the distance
+        away from the face box, at least ``mask_threshold_floor``
+        (``masks.threshold_from_noise``, measured in docs/METHOD.md, section 2).
+      mask_threshold_quantile, mask_threshold_floor: that rule's constants.
+      fill_holes: whether background regions enclosed by a mask component are marked
+        too (measured to agree better with the official FaceForensics++ masks).
       min_component_pixels: smaller mask components are compression noise (the study's 100).
       size: side of the square crops and masks.
       allow_shorter_fake: whether a fake may have fewer frames than its original (it is
         then aligned from frame 0 and sampled over its own length): True or False for
         every source, or the ``VideoEntry.source`` values that may (FaceForensics++
         FaceSwap by default).
-      alignment_bound: largest fraction of the pixels OUTSIDE the face box whose blurred
-        distance to the original exceeds ``threshold``; above it the fake is not
-        pixel-aligned with its original. Aligned fakes of the planted corpus have 0 there
-        (after H.264), a fake shifted by 3 frames has 0.3 (the person outside the box
-        moved; a static background does not differ, which is why a median would miss it).
+      alignment_distance, alignment_bound: a fake is not pixel-aligned with its original
+        when more than ``alignment_bound`` of the pixels OUTSIDE the face box (every 4th
+        row and column) are more than ``alignment_distance`` apart after the blur. The
+        distance is fixed, not the mask threshold: that one comes from the same pixels'
+        noise, so it would rise with a misalignment and hide it. At 30 the codec noise of
+        the measured c23 pairs stays under 0.5% even on a very lossy one; aligned fakes
+        of the planted corpus have 0 there (after H.264), a fake shifted by 3 frames has
+        0.3 (the person outside the box moved; a static background does not differ,
+        which is why a median would miss it).
     """
 
     frames_per_video: int = 32
     margin: float = 0.2
-    threshold: float = DEFAULT_THRESHOLD
+    mask_threshold: float | None = None
+    mask_threshold_quantile: float = NOISE_QUANTILE
+    mask_threshold_floor: float = MASK_THRESHOLD_FLOOR
+    fill_holes: bool = True
     min_component_pixels: int = 100
     size: int = 256
     allow_shorter_fake: bool | tuple[str, ...] = ("faceforensics/FaceSwap",)
+    alignment_distance: float = 30.0
     alignment_bound: float = 0.05
 
     def __post_init__(self):
@@ -64,6 +87,10 @@ class ExtractionConfig:
             raise ValueError(f"margin must be >= 0, got {self.margin}")
         if self.size < 1:
             raise ValueError(f"size must be at least 1, got {self.size}")
+        if self.mask_threshold is not None and self.mask_threshold < 0:
+            raise ValueError(f"mask_threshold must be >= 0 or None (from the noise), got {self.mask_threshold}")
+        if not 0 < self.mask_threshold_quantile < 1:
+            raise ValueError(f"mask_threshold_quantile must be in (0, 1), got {self.mask_threshold_quantile}")
 
     def allows_shorter_fake(self, source: str) -> bool:
         if isinstance(self.allow_shorter_fake, bool):
@@ -80,12 +107,17 @@ class FrameExample:
       image: (size, size, 3) uint8 face crop of the entry's OWN video.
       mask: (size, size, 1) uint8 in {0, 1}; all zero for real videos.
       box: the crop box in source-frame pixels, found on the original.
+      mask_threshold: the distance ``mask`` was cut at (None for real videos).
+      official_mask: the data set's own mask, cut and resized like ``mask``, where it
+        ships one (``official_masks``); None otherwise.
     """
 
     frame_index: int
     image: np.ndarray
     mask: np.ndarray
     box: Box
+    mask_threshold: float | None = None
+    official_mask: np.ndarray | None = None
 
 
 def extract_video(
@@ -128,7 +160,8 @@ def extract_video(
     if reference == entry.path:
         return [_example(i, frame, boxes[i], config) for i, frame in iter_frames(entry.path, indices)]
     pairs = zip(iter_frames(entry.path, indices), iter_frames(reference, indices))
-    return [frame_pair_example(i, fake, real, boxes[i], config, entry) for (i, fake), (_, real) in pairs]
+    cut = [cut_pair(i, fake, real, boxes[i], config, entry) for (i, fake), (_, real) in pairs]
+    return fake_examples(entry, info, cut, config)
 
 
 def extract_many(
@@ -206,29 +239,79 @@ def _example(index: int, frame: np.ndarray, box: Box, config: ExtractionConfig) 
     return FrameExample(index, crop_face(frame, box, config.size), mask, box)
 
 
-def frame_pair_example(
-    index: int, fake: np.ndarray, real: np.ndarray, box: Box, config: ExtractionConfig, entry: VideoEntry
-) -> FrameExample:
-    """The example of one frame of a fake: its crop and its mask against the original's frame."""
+@dataclasses.dataclass(frozen=True)
+class CutPair:
+    """One sampled frame of a fake, cut and kept until its video's mask threshold is known.
+
+    Attributes:
+      index, box: the frame and its face box.
+      image: the fake's (size, size, 3) face crop.
+      real_crop, fake_crop: the box at source resolution (copies: the frames are let go).
+      noise: ``noise_samples`` of the pair (empty when the mask threshold is fixed).
+    """
+
+    index: int
+    box: Box
+    image: np.ndarray
+    real_crop: np.ndarray
+    fake_crop: np.ndarray
+    noise: np.ndarray
+
+
+def cut_pair(index: int, fake: np.ndarray, real: np.ndarray, box: Box, config: ExtractionConfig,
+             entry: VideoEntry) -> CutPair:
+    """Checks one frame of a fake against its original's and keeps what its example needs."""
     if fake.shape != real.shape:  # the headers agreed, the decoded frames do not
         raise VideoSkipped(f"size mismatch: {entry.path}: frame {index} is {fake.shape}, original's is {real.shape}")
     _check_aligned(fake, real, box, config, entry, index)
-    fake_crop, real_crop = box_pixels(fake, box), box_pixels(real, box)
+    noise = noise_samples(real, fake, box) if config.mask_threshold is None else np.empty(0, np.float32)
+    return CutPair(index, box, crop_face(fake, box, config.size), box_pixels(real, box).copy(),
+                   box_pixels(fake, box).copy(), noise)
+
+
+def video_mask_threshold(pairs: list[CutPair], config: ExtractionConfig) -> float:
+    """The fixed ``config.mask_threshold``, or the one set from the noise of all of the video's pairs."""
+    if config.mask_threshold is not None:
+        return config.mask_threshold
+    noise = np.concatenate([pair.noise for pair in pairs]) if pairs else np.empty(0, np.float32)
+    return threshold_from_noise(noise, quantile=config.mask_threshold_quantile, floor=config.mask_threshold_floor)
+
+
+def pair_mask(pair: CutPair, mask_threshold: float, config: ExtractionConfig) -> np.ndarray:
+    """The (size, size, 1) manipulation mask of one cut pair."""
     mask = manipulation_mask(
-        real_crop,
-        fake_crop,
-        threshold=config.threshold,
+        pair.real_crop,
+        pair.fake_crop,
+        mask_threshold=mask_threshold,
         min_component_pixels=config.min_component_pixels,
         size=config.size,
+        fill_holes=config.fill_holes,
     )
-    return FrameExample(index, crop_face(fake, box, config.size), mask[..., None], box)
+    return mask[..., None]
+
+
+def fake_examples(
+    entry: VideoEntry, info: VideoInfo, pairs: list[CutPair], config: ExtractionConfig
+) -> list[FrameExample]:
+    """The examples of a fake's cut pairs: every mask at the video's one mask threshold, and
+    the official mask of each frame where the data set ships a mask video."""
+    mask_threshold = video_mask_threshold(pairs, config)
+    official = {}
+    if entry.mask_path is not None:
+        boxes = {pair.index: pair.box for pair in pairs}
+        official = official_mask_crops(entry.mask_path, boxes, config.size, frame_size=(info.width, info.height))
+    return [
+        FrameExample(pair.index, pair.image, pair_mask(pair, mask_threshold, config), pair.box, mask_threshold,
+                     official.get(pair.index))
+        for pair in pairs
+    ]
 
 
 def _check_aligned(fake, real, box: Box, config: ExtractionConfig, entry: VideoEntry, index: int) -> None:
     """Outside the face box a fake is a re-encoded copy of its original; many differing pixels
     there mean the two videos are not pixel-aligned (delayed, shifted or another recording)."""
     s = _ALIGNMENT_STRIDE
-    differs = blurred_distance(real[::s, ::s], fake[::s, ::s]) > config.threshold
+    differs = blurred_distance(real[::s, ::s], fake[::s, ::s]) > config.alignment_distance
     outside = np.ones(differs.shape, bool)
     x0, y0, x1, y1 = box
     outside[y0 // s : math.ceil(y1 / s), x0 // s : math.ceil(x1 / s)] = False

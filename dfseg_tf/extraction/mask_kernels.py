@@ -12,6 +12,10 @@ in the interpreter):
 2. ``large_components_resized`` labels the 8-connected components inside that box and
    writes the resized mask straight from the labels, keeping components of enough pixels.
 
+A third, small kernel, ``blurred_distances_on_grid``, samples the same blurred distance on a
+sparse grid of the whole frame away from the face box: the codec noise from which the
+mask threshold is set (``masks.noise_samples``).
+
 Both reproduce OpenCV exactly: the 5x5 Gaussian is the binomial kernel [1, 4, 6, 4, 1]
 (``cv2.getGaussianKernel(5, 0)``) with borders reflected without repeating the edge, and
 the resize picks source pixels as ``cv2.resize(..., interpolation=cv2.INTER_NEAREST)``
@@ -123,6 +127,49 @@ def pixels_over_threshold(real, fake, threshold):
         if any_in_column[x]:
             left, right = min(left, x), x
     return over, count, left, top, right + 1, bottom + 1
+
+
+@numba.njit(cache=True)
+def blurred_distances_on_grid(real, fake, step, x0, y0, x1, y1):
+    """The 5x5-blurred RGB distance of ``real`` and ``fake`` at the grid points
+    ``(2 + i * step, 2 + j * step)`` that lie outside the box ``[x0, x1) x [y0, y1)``.
+
+    The grid keeps two pixels from the frame's edges, so every point's 5x5 neighbourhood
+    is inside the frame and no border rule is needed; the sums are exact integers, as in
+    ``pixels_over_threshold``.
+
+    Args:
+      real, fake: (h, 3 * w) uint8, each row a frame row's RGB values side by side.
+      step: grid spacing in pixels (>= 1).
+      x0, y0, x1, y1: the face box, whose points are left out.
+
+    Returns:
+      float32 distances, row by row (empty when no point lies outside the box).
+    """
+    height, values = real.shape
+    width = values // _CHANNELS
+    taps = (1, 4, 6, 4, 1)
+    rows = max(0, (height - 5) // step + 1)
+    columns = max(0, (width - 5) // step + 1)
+    distances = np.empty(rows * columns, np.float32)
+    n = 0
+    for y in range(2, height - 2, step):
+        for x in range(2, width - 2, step):
+            if y0 <= y < y1 and x0 <= x < x1:
+                continue
+            red, green, blue = 0, 0, 0
+            for dy in range(5):
+                real_row, fake_row = real[y - 2 + dy], fake[y - 2 + dy]
+                for dx in range(5):
+                    weight = taps[dy] * taps[dx]
+                    k = _CHANNELS * (x - 2 + dx)
+                    red += weight * (np.int32(real_row[k]) - np.int32(fake_row[k]))
+                    green += weight * (np.int32(real_row[k + 1]) - np.int32(fake_row[k + 1]))
+                    blue += weight * (np.int32(real_row[k + 2]) - np.int32(fake_row[k + 2]))
+            squared = np.float32(red) ** 2 + np.float32(green) ** 2 + np.float32(blue) ** 2
+            distances[n] = np.sqrt(squared) / np.float32(_TAP_SUM * _TAP_SUM)
+            n += 1
+    return distances[:n]
 
 
 @numba.njit(cache=True, inline="always")

@@ -1,19 +1,29 @@
 """Binary manipulation masks from a fake face crop and the same crop of its original (METHOD.md 2)."""
 
+import math
+
 import cv2
 import numpy as np
 
-# Distance (in 0-255 RGB units, after the 5x5 Gaussian blur) above which a pixel counts
-# as manipulated. The study does not give it. Measured with `python -m experiments.bench_masks`
-# (miniature DFDC + FF++ + DFD, H.264 CRF 23, 8 frames per fake, mean IoU with the planted
-# masks; partial / whole / unchanged fakes):
-#   10: 0.69 / 0.70 / 0.88   20: 0.82 / 0.77 / 1.00   25: 0.86 / 0.79 / 1.00
-#   30: 0.88 / 0.80 / 1.00   40: 0.83 / 0.81 / 1.00   50: 0.69 / 0.79 / 1.00
-# 30 is best for partial manipulations (the hard case) and within 0.01 of the best for
-# whole faces; from 15 up, compression noise alone never survives the 100-pixel rule
-# (unchanged fakes give empty masks). The planted changes are strong (colour shift of
-# about 60 plus texture): subtler real fakes may want a lower value (a flag).
-DEFAULT_THRESHOLD = 30.0
+# How the mask threshold (a blurred RGB distance, 0-255 units) is set when none is fixed:
+# from the pair's own codec noise, the distance exceeded by only 0.5% of the pixels away
+# from the face box, but at least 4. Chosen by measurement (docs/METHOD.md, section 2,
+# "Mask threshold"): on the official FF++/DFD example frames encoded at CRF 23 it gives
+# IoU with the official masks of 0.80 (Deepfakes), 0.58 (DFD), 0.43 (NeuralTextures),
+# and on the lossy NeuralTextures 004_982 pair it rises to about 29, where a fixed 5 flags
+# 44% of the pixels away from the face. The floor guards flat backgrounds, whose noise
+# is lower than a textured face's.
+NOISE_QUANTILE = 0.995
+MASK_THRESHOLD_FLOOR = 4.0
+# Points of the grid sampled away from the face box, per frame: enough that the pooled
+# samples of a video's frames pin the 99.5th percentile, few enough to cost a small part
+# of decoding the frames (experiments/bench_masks.py).
+NOISE_SAMPLES_PER_FRAME = 2048
+# Below this many samples (a face box filling the frame) the noise is unknown and the
+# threshold falls back to a fixed value above the rule's result on every measured c23
+# pair but the very lossy one.
+MIN_NOISE_SAMPLES = 256
+NO_NOISE_MASK_THRESHOLD = 10.0
 
 BLUR_KERNEL = (5, 5)
 _CHANNELS = 3
@@ -43,16 +53,18 @@ def manipulation_mask(
     real_crop: np.ndarray,
     fake_crop: np.ndarray,
     *,
-    threshold: float = DEFAULT_THRESHOLD,
+    mask_threshold: float,
     min_component_pixels: int = 100,
     size: int = 256,
+    fill_holes: bool = False,
 ) -> np.ndarray:
     """Where the fake crop differs from the real one: a (size, size) uint8 mask of {0, 1}.
 
     Steps (METHOD.md 2): blur both crops 5x5, Euclidean RGB distance, threshold, keep
     8-connected components of at least ``min_component_pixels``, resize with nearest
-    neighbour so the mask stays binary. The result is that of ``blurred_distance(real,
-    fake) > threshold`` put through those steps; it is computed in two compiled passes
+    neighbour so the mask stays binary; optionally fill the holes its components enclose.
+    The result is that of ``blurred_distance(real, fake) > mask_threshold`` put through
+    those steps; it is computed in two compiled passes
     (``mask_kernels``), which is what keeps it a small part of decoding the frames.
 
     The component rule runs BEFORE resizing, on the crop at source resolution: that is
@@ -63,9 +75,11 @@ def manipulation_mask(
     Args:
       real_crop, fake_crop: (h, w, 3) uint8 crops cut with the same box (views of the
         frames are read without a copy).
-      threshold: distance above which a pixel is manipulated.
+      mask_threshold: distance above which a pixel is manipulated (see
+        ``threshold_from_noise``).
       min_component_pixels: smaller components are compression noise.
       size: side of the output mask.
+      fill_holes: also mark the background pixels a component encloses (``fill_holes``).
     """
     # Imported here, not with the module: Numba takes 0.4 s to import, which every user of
     # dfseg_tf.extraction (``dfseg predict`` among them) would pay without making a mask.
@@ -73,11 +87,65 @@ def manipulation_mask(
 
     _check_crops(real_crop, fake_crop)
     over, count, x0, y0, x1, y1 = mask_kernels.pixels_over_threshold(
-        _rows_of_values(real_crop), _rows_of_values(fake_crop), threshold
+        _rows_of_values(real_crop), _rows_of_values(fake_crop), mask_threshold
     )
     if count < max(min_component_pixels, 1):  # no component can be large enough
         return np.zeros((size, size), np.uint8)
-    return mask_kernels.large_components_resized(over, x0, y0, x1, y1, min_component_pixels, size)
+    mask = mask_kernels.large_components_resized(over, x0, y0, x1, y1, min_component_pixels, size)
+    return fill_enclosed_holes(mask) if fill_holes else mask
+
+
+def fill_enclosed_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` (h, w) {0, 1} with every background region that does not reach the border set to 1.
+
+    Background regions are 4-connected, the complement of 8-connected components, so a
+    ring closed only at a corner still encloses its inside. Where the colours of a swapped
+    face happen to match the original's (cheeks, nose), the distance stays under the
+    threshold inside a region that is manipulated all around: filling those holes agrees
+    better with the official masks (docs/METHOD.md, section 2).
+    """
+    padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)  # a zero frame joins every
+    padded[1:-1, 1:-1] = mask  # background region that touches the border
+    cv2.floodFill(padded, None, (0, 0), 2, flags=4)
+    return np.not_equal(padded[1:-1, 1:-1], 2).view(np.uint8)
+
+
+def noise_samples(real_frame: np.ndarray, fake_frame: np.ndarray, box, *,
+                  samples: int = NOISE_SAMPLES_PER_FRAME) -> np.ndarray:
+    """The blurred real/fake distance at about ``samples`` points of a sparse grid over the
+    whole frame, leaving out the face box: the codec noise of this pair of frames.
+
+    Outside the box the fake is a re-encoded copy of its original, so what differs there is
+    compression noise; the mask threshold must clear it (``threshold_from_noise``).
+
+    Args:
+      real_frame, fake_frame: (H, W, 3) uint8 frames of the pair.
+      box: x0, y0, x1, y1 of the face box.
+
+    Returns:
+      float32 distances (fewer than ``samples`` by the box's share of the grid).
+    """
+    from dfseg_tf.extraction import mask_kernels  # see manipulation_mask
+
+    _check_crops(real_frame, fake_frame)
+    height, width = real_frame.shape[:2]
+    step = max(1, math.isqrt(height * width // max(samples, 1)))
+    return mask_kernels.blurred_distances_on_grid(
+        _rows_of_values(real_frame), _rows_of_values(fake_frame), step, *map(int, box)
+    )
+
+
+def threshold_from_noise(samples: np.ndarray, *, quantile: float = NOISE_QUANTILE,
+                         floor: float = MASK_THRESHOLD_FLOOR) -> float:
+    """The mask threshold of a pair: the ``quantile`` of its noise samples, at least ``floor``.
+
+    ``samples`` pools ``noise_samples`` over the sampled frames of one video, so every mask
+    of the video is cut at the same level. With fewer than ``MIN_NOISE_SAMPLES`` (the face
+    box fills the frame) it returns ``NO_NOISE_MASK_THRESHOLD``.
+    """
+    if len(samples) < MIN_NOISE_SAMPLES:
+        return max(floor, NO_NOISE_MASK_THRESHOLD)
+    return max(floor, float(np.quantile(samples, quantile)))
 
 
 def _rows_of_values(crop: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ import pathlib
 import re
 
 from dfseg_tf.sources.entry import FAKE, REAL, TEST, VideoEntry
+from dfseg_tf.sources.faceforensics import MASKS, with_official_mask
 from dfseg_tf.sources.splits import SourceLayoutError
 
 SOURCE = "dfd"
@@ -17,7 +18,9 @@ def list_dfd(root) -> list[VideoEntry]:
     """Originals ``actors/01__exit_phone_room`` and fakes
     ``DeepFakeDetection/01_02__exit_phone_room__YVGY8LOK``, whose original is
     ``01__exit_phone_room``. A fake whose original is absent is still listed, pointing at
-    the expected file, so extraction skips it with "missing original".
+    the expected file, so extraction skips it with "missing original". A fake's official
+    mask video, ``manipulated_sequences/DeepFakeDetection/masks/videos/<same name>.mp4``,
+    is picked up where it exists.
     """
     root = pathlib.Path(root)
     missing = [str(folder) for folder in (ORIGINALS, FAKES) if not (root / folder).is_dir()]
@@ -26,7 +29,8 @@ def list_dfd(root) -> list[VideoEntry]:
     entries = [_entry(path, "actors", path.stem, path, REAL) for path in sorted((root / ORIGINALS).glob("*.mp4"))]
     for path in sorted((root / FAKES).glob("*.mp4")):
         original = original_name(path.stem)
-        entries.append(_entry(path, "DeepFakeDetection", original, root / ORIGINALS / f"{original}.mp4", FAKE))
+        entry = _entry(path, "DeepFakeDetection", original, root / ORIGINALS / f"{original}.mp4", FAKE)
+        entries.append(with_official_mask(entry, root / FAKES.parent.parent / MASKS))
     return entries
 
 

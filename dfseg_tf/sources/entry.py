@@ -28,6 +28,8 @@ class VideoEntry:
         own original. Fakes sharing an original always share a split.
       original_path: file of that original, or ``None`` when the data set has none
         (DFDC's separate test set).
+      mask_path: the official mask video of a fake, where the data set ships one
+        (FaceForensics++ and DFD ``masks/videos``); ``None`` otherwise.
     """
 
     video_id: str
@@ -37,6 +39,7 @@ class VideoEntry:
     source: str
     original_id: str
     original_path: pathlib.Path | None
+    mask_path: pathlib.Path | None = None
 
     def __post_init__(self):
         if self.label not in LABELS:

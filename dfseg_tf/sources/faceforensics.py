@@ -1,5 +1,6 @@
 """FaceForensics++ (c23): youtube originals, the five methods' fakes, the official splits."""
 
+import dataclasses
 import json
 import logging
 import pathlib
@@ -10,6 +11,7 @@ from dfseg_tf.sources.splits import SourceLayoutError
 
 METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter")
 ORIGINALS = pathlib.Path("original_sequences/youtube/c23/videos")
+MASKS = pathlib.Path("masks/videos")  # under manipulated_sequences/<method>/, same names as the fakes
 SPLIT_FILES = {"train": TRAIN, "val": VALIDATION, "test": TEST}
 _FAKE_NAME = re.compile(r"(\d+)_(\d+)")
 
@@ -18,9 +20,11 @@ log = logging.getLogger(__name__)
 
 def list_faceforensics(root, *, methods=METHODS) -> list[VideoEntry]:
     """Originals ``original/000`` and fakes ``<method>/000_003`` (target 000, whose video is
-    the pixel-aligned original). Splits come from ``root/splits/{train,val,test}.json``
-    (lists of id pairs ``[a, b]``: originals a and b, fakes a_b and b_a); without that
-    folder every video is test. A method whose folder is absent is left out with a log line.
+    the pixel-aligned original), each fake with its official mask video
+    ``manipulated_sequences/<method>/masks/videos/000_003.mp4`` where that file exists.
+    Splits come from ``root/splits/{train,val,test}.json`` (lists of id pairs ``[a, b]``:
+    originals a and b, fakes a_b and b_a); without that folder every video is test. A
+    method whose folder is absent is left out with a log line.
     """
     root = pathlib.Path(root)
     unknown = sorted(set(methods) - set(METHODS))
@@ -51,8 +55,16 @@ def _method_entries(root, method, originals_dir, split_of):
             log.warning("FaceForensics++: %s is not named target_source.mp4, left out", path)
             continue
         target = match.group(1)
-        entries.append(_entry(path, method, target, originals_dir / f"{target}.mp4", split_of))
+        entry = _entry(path, method, target, originals_dir / f"{target}.mp4", split_of)
+        if entry is not None:
+            entries.append(with_official_mask(entry, videos.parent.parent / MASKS))
     return entries
+
+
+def with_official_mask(entry: VideoEntry, masks_dir: pathlib.Path) -> VideoEntry:
+    """``entry`` with ``mask_path`` set when ``masks_dir`` holds a video of the same name."""
+    mask_path = masks_dir / entry.path.name
+    return dataclasses.replace(entry, mask_path=mask_path) if mask_path.is_file() else entry
 
 
 def _entry(path, method, target, original_path, split_of):
