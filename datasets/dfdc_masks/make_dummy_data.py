@@ -2,7 +2,9 @@
 
     python datasets/dfdc_masks/make_dummy_data.py
 
-- ``dfdc_train_part_K/`` (10 parts, one nested): the DFDC manual dir (config ``dfdc``);
+- ``dfdc_train_part_K/`` (10 parts, one nested): the DFDC manual dir (config ``dfdc``),
+  numbered K = 0, 5, ..., 45 so that, split by K as DFDC's 50 parts are, they give
+  train 0/5/10/15, validation 20 and test 45;
 - ``original_sequences/``, ``manipulated_sequences/``, ``splits/``: the FaceForensics++
   download root, which also holds DFD (configs ``faceforensics`` and ``dfd``);
 - ``dfdc_masks_synthetic/corpus/``: what config ``synthetic`` writes into the download dir
@@ -29,6 +31,7 @@ from dfseg_tf.corpus import (
 
 DUMMY_DATA = pathlib.Path(__file__).resolve().parent / "dummy_data"
 TINY = CorpusSpec(width=96, height=64, n_frames=8, face_height=0.5, crf=30)
+DFDC_PART_STEP = 5  # ten dummy parts spread over DFDC's 50
 
 
 def _drop_unread_files(root: pathlib.Path) -> None:
@@ -36,9 +39,20 @@ def _drop_unread_files(root: pathlib.Path) -> None:
         shutil.rmtree(root / folder, ignore_errors=True)
 
 
+def _number_parts_as_in_dfdc(root: pathlib.Path) -> None:
+    """Renames part i (and a nested copy of its folder) to part ``DFDC_PART_STEP * i``."""
+    for index in reversed(range(build.SYNTHETIC_PARTS)):  # highest first: no name is taken twice
+        old = root / f"dfdc_train_part_{index}"
+        new = root / f"dfdc_train_part_{DFDC_PART_STEP * index}"
+        if (old / old.name).is_dir():
+            (old / old.name).rename(old / new.name)
+        old.rename(new)
+
+
 def main() -> None:
     shutil.rmtree(DUMMY_DATA, ignore_errors=True)
     write_dfdc_corpus(DUMMY_DATA, TINY, parts=build.SYNTHETIC_PARTS)
+    _number_parts_as_in_dfdc(DUMMY_DATA)
     write_faceforensics_corpus(DUMMY_DATA, TINY)
     write_dfd_corpus(DUMMY_DATA, TINY)
     synthetic = DUMMY_DATA / build.SYNTHETIC_CORPUS_FOLDER

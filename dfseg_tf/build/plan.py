@@ -68,7 +68,9 @@ class BuildPlan:
 
     def list_entries(self, root) -> list[VideoEntry]:
         """Every video of the data set under ``root``; raises ``SourceLayoutError`` early."""
-        if self.dataset in ("synthetic", "dfdc"):
+        if self.dataset == "synthetic":
+            entries = sources.list_dfdc(root, fractions=self.fractions, n_parts=SYNTHETIC_PARTS)
+        elif self.dataset == "dfdc":
             entries = sources.list_dfdc(root, fractions=self.fractions)
         elif self.dataset == "faceforensics":
             entries = sources.list_faceforensics(root)

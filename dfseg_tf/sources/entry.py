@@ -28,6 +28,9 @@ class VideoEntry:
         own original. Fakes sharing an original always share a split.
       original_path: file of that original, or ``None`` when the data set has none
         (DFDC's separate test set).
+      skip_reason: why the reader already knows the video cannot be used (an index file
+        naming it outside its folder), or None; extraction then skips it with this
+        reason without opening any file.
     """
 
     video_id: str
@@ -37,6 +40,7 @@ class VideoEntry:
     source: str
     original_id: str
     original_path: pathlib.Path | None
+    skip_reason: str | None = None
 
     def __post_init__(self):
         if self.label not in LABELS:
