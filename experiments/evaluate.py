@@ -15,11 +15,14 @@ resolved configuration (config.json) and README.md with the study's comparisons.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
 import pathlib
+import shutil
 import sys
+import tempfile
 
 from tqdm import tqdm
 
@@ -68,11 +71,26 @@ def predict_with_progress(model, card, dataset, *, description, **options) -> pr
 def run(config: EvaluateConfig, datasets=None) -> dict:
     """Evaluates every model on every data set and writes the results folder.
 
+    Everything is written into a hidden folder beside ``config.results`` and moved into
+    it at the end: a failed evaluation leaves no results folder behind, a killed one at
+    most a hidden ``.<name>.incomplete-*`` folder (see ``_published``).
+
     Returns:
       {"frames": rows, "videos": rows, "dice": rows, "files": [paths written]}.
+
+    Raises:
+      ValueError: ``max_videos`` is below 1, a data set has no frames, or a model is unusable.
     """
+    if config.max_videos is not None and config.max_videos < 1:
+        raise ValueError(f"max_videos must be at least 1 (or None for all videos), got {config.max_videos}")
     results = pathlib.Path(config.results)
-    results.mkdir(parents=True, exist_ok=True)
+    with _published(results) as written:
+        rows, files = _evaluate_into(written, config, datasets)
+    return {**rows, "files": [str(results / path.relative_to(written)) for path in files]}
+
+
+def _evaluate_into(results: pathlib.Path, config: EvaluateConfig, datasets) -> tuple[dict, list[pathlib.Path]]:
+    """The rows of every table and the files written into ``results``."""
     (results / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
     files = [results / "config.json"]
     rows = {"frames": [], "videos": [], "dice": []}
@@ -104,7 +122,22 @@ def run(config: EvaluateConfig, datasets=None) -> dict:
                     title=f"{model_name} on {dataset_name}: best and worst Dice (t = {threshold:.2f})",
                 ))
     files += _write_results(results, rows, pr_curves)
-    return {**rows, "files": [str(path) for path in files]}
+    return rows, files
+
+
+@contextlib.contextmanager
+def _published(results: pathlib.Path):
+    """A fresh hidden folder beside ``results`` to write into; its files move into ``results``
+    when the block succeeds (replacing same-named files), and it is deleted either way."""
+    results.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{results.name}.incomplete-", dir=results.parent))
+    try:
+        yield staging
+        results.mkdir(exist_ok=True)
+        for path in staging.iterdir():
+            path.replace(results / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write_results(results: pathlib.Path, rows: dict, pr_curves: dict) -> list[pathlib.Path]:
@@ -148,6 +181,14 @@ def _model_names(model_paths) -> list[str]:
     ]
 
 
+def _at_least_one(text: str) -> int:
+    """argparse type of a count that must be 1 or more (0 would silently mean "all")."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _slug(text: str) -> str:
     return "".join(character if character.isalnum() or character in "-_." else "_" for character in text)
 
@@ -172,7 +213,7 @@ def parse_flags(argv=None) -> EvaluateConfig:
     rules_group.add_argument("--threshold", type=float, default=defaults.threshold,
                              help="frame threshold t for EVERY model (None: each model card's threshold)")
     size = parser.add_argument_group("run size")
-    size.add_argument("--max-videos", type=int, default=defaults.max_videos,
+    size.add_argument("--max-videos", type=_at_least_one, default=defaults.max_videos,
                       help="evaluate only the first N videos of each split (None: all)")
     size.add_argument("--batch-size", type=int, default=defaults.batch_size, help="frames per model call")
     size.add_argument("--examples", type=int, default=defaults.examples,

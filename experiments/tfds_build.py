@@ -47,15 +47,19 @@ def build(config: str, data_dir, *, download_dir=None, extra_args=(), capture=Fa
     if download_dir is not None:
         command += ["--download_dir", str(pathlib.Path(download_dir).resolve())]
     command += list(extra_args)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     stderr = subprocess.STDOUT if capture else None  # one pipe: two could fill and block each other
-    with subprocess.Popen(command, cwd=DATASETS_DIR, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True) as process:
+    with subprocess.Popen(command, cwd=DATASETS_DIR, env=tfds_env(), stdout=subprocess.PIPE, stderr=stderr, text=True) as process:
         stdout = "".join(_echo_until_dataset_info(process.stdout, echo=not capture))
         result = subprocess.CompletedProcess(command, process.wait(), stdout)
     if result.returncode != 0:
         tail = result.stdout[-4000:]
         raise RuntimeError(f"tfds build {BUILDER_NAME} --config {config_name(config)} failed\n{tail}")
     return result
+
+
+def tfds_env() -> dict[str, str]:
+    """The environment of a ``tfds build`` run from ``datasets/``: this repository importable."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
 
 
 def _echo_until_dataset_info(lines, *, echo: bool):
@@ -67,11 +71,25 @@ def _echo_until_dataset_info(lines, *, echo: bool):
             print(line, end="", flush=True)
         yield line
 
-if __name__ == "__main__":
-    # ``python -m experiments.tfds_build build ...`` is TFDS's own command line, started
-    # after ``experiments`` imported TensorFlow with its native start-up lines silenced.
+
+def launch_tfds_cli() -> None:
+    """TFDS's own command line; a fault of the input data (``SourceLayoutError``, an empty
+    split) ends it with one line ``tfds build dfdc_masks: error: ...`` and status 1 instead
+    of TFDS's traceback, whose last line is the same message."""
     logging.disable(logging.WARNING)  # apache_beam warns at import about GCP clients we do not use
     from tensorflow_datasets.scripts.cli import main as tfds_main
 
+    from dfseg_tf.build import EmptySplitError
+    from dfseg_tf.sources import SourceLayoutError
+
     logging.disable(logging.NOTSET)
-    tfds_main.launch_cli()
+    try:
+        tfds_main.launch_cli()
+    except (SourceLayoutError, EmptySplitError) as error:
+        sys.exit(f"tfds build {BUILDER_NAME}: error: {error}")
+
+
+if __name__ == "__main__":
+    # ``python -m experiments.tfds_build build ...`` is TFDS's own command line, started
+    # after ``experiments`` imported TensorFlow with its native start-up lines silenced.
+    launch_tfds_cli()

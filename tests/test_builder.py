@@ -6,8 +6,11 @@ so this process reads the records with ``tfds.load`` without importing the build
 
 import json
 import pathlib
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -16,6 +19,7 @@ import tensorflow_datasets as tfds
 
 from dfseg_tf.build import SYNTHETIC_CORPUS_FOLDER
 from dfseg_tf.corpus import load_manifest, load_planted_kind, load_planted_masks
+from experiments import tfds_build
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DATASETS_DIR = REPO / "datasets"
@@ -155,3 +159,76 @@ def test_a_manual_dir_without_dfdc_parts_fails_early_naming_what_is_missing(tmp_
     result = _tfds_build("dfdc_masks", "--config", "dfdc", "--manual_dir", str(tmp_path), "--data_dir", str(tmp_path / "data"))
     assert result.returncode != 0
     assert f"{tmp_path}: no DFDC parts found; expected" in result.output
+
+
+# A partial DFDC download: the dummy data's part 0 (train) and part 45 (test), no validation.
+PARTIAL_DFDC = json.dumps({"name": "dfdc_partial", "dataset": "dfdc", "validation_fraction": 0, "frames_per_video": 2})
+DUMMY_DATA = DATASETS_DIR / "dfdc_masks" / "dummy_data"
+
+
+def _partial_dfdc(root, *, garbage_test_part=False) -> pathlib.Path:
+    for part in (0, 45):
+        shutil.copytree(DUMMY_DATA / f"dfdc_train_part_{part}", root / f"dfdc_train_part_{part}")
+    if garbage_test_part:
+        for video in (root / "dfdc_train_part_45").glob("*.mp4"):
+            video.write_bytes(b"garbage, not a video")
+    return root
+
+
+def _failed_build(config, data_dir, *extra_args) -> list[str]:
+    """The output lines of a ``tfds build`` through experiments.tfds_build that must fail."""
+    with pytest.raises(RuntimeError) as failure:
+        tfds_build.build(config, data_dir, extra_args=extra_args, capture=True)
+    return [line for line in str(failure.value).splitlines() if line.strip()]
+
+
+def test_a_split_without_a_usable_video_fails_in_one_line_and_keeps_the_skip_report(tmp_path):
+    manual_dir = _partial_dfdc(tmp_path / "dfdc", garbage_test_part=True)
+    lines = _failed_build(PARTIAL_DFDC, tmp_path / "data", "--manual_dir", str(manual_dir))
+    saved = tmp_path / "data" / "dfdc_masks" / "dfdc_partial" / "skip_report.failed.json"
+    assert lines[-1] == (
+        f'tfds build dfdc_masks: error: split "test" has no usable video: 0 videos used, 5 skipped (5 unreadable); '
+        f"skip report: {saved}"
+    )
+    assert not any(line.startswith("Traceback") for line in lines)
+    report = json.loads(saved.read_text())
+    # train: part 0's 6 videos, one of whose original is in part 30 (absent); test: part 45's 5
+    assert report["processed"] == 5 and report["skipped_by_reason"] == {"missing original": 1, "unreadable": 5}
+
+
+def test_a_missing_manual_dir_fails_in_one_line_naming_it_and_what_it_must_hold(tmp_path):
+    lines = _failed_build("dfdc", tmp_path / "data", "--manual_dir", str(tmp_path / "absent"))
+    assert lines[-1] == (
+        f"tfds build dfdc_masks: error: Manual directory {tmp_path / 'absent'} does not exist or is empty. "
+        "--manual_dir must hold the unzipped dfdc_train_part_K/ folders of the DFDC training set, each with "
+        "metadata.json and its mp4 files"
+    )
+    assert not any(line.startswith("Traceback") for line in lines)
+    # TFDS's own command line prints its traceback, but ends with the same line.
+    (tmp_path / "empty").mkdir()
+    result = _tfds_build("dfdc_masks", "--config", "dfd", "--manual_dir", str(tmp_path / "empty"), "--data_dir", str(tmp_path / "data"))
+    assert result.returncode != 0
+    assert result.output.strip().splitlines()[-1].endswith(
+        f"Manual directory {tmp_path / 'empty'} does not exist or is empty. --manual_dir must hold the FaceForensics++ "
+        "c23 download with DFD: original_sequences/actors/c23/videos/ and manipulated_sequences/DeepFakeDetection/c23/videos/"
+    )
+
+
+def test_a_build_killed_and_run_again_leaves_only_the_finished_version(tmp_path):
+    manual_dir = _partial_dfdc(tmp_path / "dfdc")
+    config_dir = tmp_path / "data" / "dfdc_masks" / "dfdc_partial"
+    command = [sys.executable, "-m", "experiments.tfds_build", "build", "dfdc_masks", "--config", PARTIAL_DFDC,
+               "--data_dir", str(tmp_path / "data"), "--manual_dir", str(manual_dir)]
+    with subprocess.Popen(command, cwd=DATASETS_DIR, env=tfds_build.tfds_env(), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL) as killed:
+        deadline = time.monotonic() + 600
+        while not list(config_dir.glob("incomplete.*")) and killed.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        killed.send_signal(signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL and list(config_dir.glob("incomplete.*"))
+
+    tfds_build.build(PARTIAL_DFDC, tmp_path / "data", extra_args=["--manual_dir", str(manual_dir)], capture=True)
+
+    assert sorted(path.name for path in config_dir.iterdir()) == ["1.0.0"]
+    splits = tfds.builder("dfdc_masks/dfdc_partial", data_dir=str(tmp_path / "data")).info.splits
+    assert set(splits) == {"train", "test"}  # parts 0 and 45: the study's split, validation absent

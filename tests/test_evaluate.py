@@ -190,9 +190,26 @@ def test_a_broken_model_file_is_a_one_line_error(models, data_dir, tmp_path):
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"not a zip file")
     ModelCard.load(models[SEGMENTATION]).save(broken)
-    with pytest.raises(SystemExit, match=r"^evaluate: error: .*broken.keras: not a loadable Keras model"):
+    with pytest.raises(SystemExit, match=r"^evaluate: error: .*broken.keras: not a readable Keras model"):
         evaluate.main(["--models", str(broken), "--datasets", DATASET, "--data-dir", data_dir,
                        "--results", str(tmp_path / "results")])
+    assert not (tmp_path / "results").exists() and not list(tmp_path.glob(".results*"))
+
+
+def test_a_failed_evaluation_leaves_no_half_written_results_folder(models, tmp_path):
+    with pytest.raises(SystemExit, match="is not built"):
+        evaluate.main(["--models", models[SEGMENTATION], "--datasets", "evaluation_toy/dfd",
+                       "--data-dir", str(tmp_path / "tfds"), "--results", str(tmp_path / "results")])
+    assert not (tmp_path / "results").exists() and not list(tmp_path.glob(".results*"))
+
+
+def test_max_videos_below_one_is_a_usage_error(models, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.parse_flags(["--models", models[SEGMENTATION], "--max-videos", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --max-videos: must be at least 1, got 0" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="max_videos must be at least 1"):
+        evaluate.run(evaluate.EvaluateConfig(models=(models[SEGMENTATION],), max_videos=0))
 
 
 def test_predictions_keep_a_fixed_number_of_best_and_worst_examples():

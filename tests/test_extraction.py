@@ -26,6 +26,7 @@ from dfseg_tf.sources import list_dfd, list_dfdc, list_dfdc_test_set, list_facef
 
 FRAMES = 4
 CONFIG = ExtractionConfig(frames_per_video=FRAMES)
+CORPUS_PARTS = 10  # write_dfdc_corpus's parts: split as a DFDC of 10 parts
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def faceforensics(tmp_path_factory):
 @pytest.fixture(scope="module")
 def extracted(dfdc, dfd, detector):
     """Every DFDC and DFD training video through ``extract_many``, as a 10,000-video loop would."""
-    entries = list_dfdc(dfdc.root) + list_dfd(dfd.root)
+    entries = list_dfdc(dfdc.root, n_parts=CORPUS_PARTS) + list_dfd(dfd.root)
     report = SkipReport()
     examples = {entry.video_id: examples for entry, examples in extract_many(entries, CONFIG, detector=detector, report=report)}
     return entries, examples, report
@@ -128,7 +129,7 @@ def test_detection_runs_once_per_original_and_not_again_after_an_interruption(df
             fakes_by_original[video.original_id].append(video.video_id)
     original_id, fake_ids = max(fakes_by_original.items(), key=lambda item: len(item[1]))
     assert len(fake_ids) == 3
-    entries = [e for e in list_dfdc(dfdc.root) if e.video_id in fake_ids + [original_id]]
+    entries = [e for e in list_dfdc(dfdc.root, n_parts=CORPUS_PARTS) if e.video_id in fake_ids + [original_id]]
 
     before = detector.frames_detected
     for _ in zip(range(1), extract_many(entries, CONFIG, detector=detector, box_cache=BoxCache(tmp_path))):

@@ -294,6 +294,17 @@ def test_usage_errors_exit_2(tmp_path, models, media, capsys):
     assert exit_info.value.code == 2
 
 
+def test_an_output_that_is_a_file_is_a_usage_error_before_the_model_loads(tmp_path, models, media, capsys):
+    existing = tmp_path / "predictions"
+    existing.write_text("a file, not a folder")
+    assert _predict(media["video"], "--model", models["constant"], "--output", existing) == 2
+    assert capsys.readouterr().err == f"dfseg predict: error: --output {existing}: exists and is not a folder\n"
+    # Checked first: an absent model would otherwise be the error reported.
+    assert _predict(media["video"], "--model", tmp_path / "absent.keras", "--output", existing) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert existing.read_text() == "a file, not a folder"
+
+
 def test_help_explains_every_flag(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["predict", "--help"])

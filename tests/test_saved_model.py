@@ -1,7 +1,10 @@
 """Every way a saved model or its card can be unusable is one line naming the file."""
 
 import json
+import os
+import zipfile
 
+import keras
 import pytest
 
 from dfseg_tf.models.card import SEGMENTATION, ModelCard
@@ -42,7 +45,24 @@ def test_unknown_kind(model_path):
     assert _one_line_error(model_path).startswith(f"{model_path}.json: model card kind 'detector' is neither")
 
 
-def test_broken_model_file(model_path):
+def test_a_file_that_is_no_keras_archive_is_not_a_readable_model(model_path):
+    ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64).save(model_path)
+    assert _one_line_error(model_path).startswith(f"{model_path}: not a readable Keras model: ")
+
+
+def test_a_truncated_model_is_not_a_readable_model_rather_than_not_found(tmp_path):
+    path = tmp_path / "cut.keras"
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save(path)
+    ModelCard(kind=SEGMENTATION, architecture="unet", input_size=4).save(path)
+    os.truncate(path, path.stat().st_size // 2)  # as a kill while best.keras was written left it
+    message = _one_line_error(path)
+    assert message.startswith(f"{path}: not a readable Keras model: not a complete .keras zip archive")
+    assert "not found" not in message
+
+
+def test_a_valid_archive_that_keras_cannot_load_names_the_reason(model_path):
+    with zipfile.ZipFile(model_path, "w") as archive:
+        archive.writestr("config.json", "{not json")
     ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64).save(model_path)
     assert _one_line_error(model_path).startswith(f"{model_path}: not a loadable Keras model: ")
 

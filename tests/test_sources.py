@@ -2,11 +2,13 @@
 
 import collections
 import json
+import pathlib
 import shutil
 
 import pytest
 
 from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus, write_dfdc_corpus, write_faceforensics_corpus
+from dfseg_tf.extraction import ExtractionConfig, VideoSkipped, extract_video
 from dfseg_tf.sources import (
     FAKE,
     METHODS,
@@ -25,6 +27,7 @@ from dfseg_tf.sources import (
 from dfseg_tf.sources.dfd import original_name
 
 SPEC = CorpusSpec(width=128, height=96, n_frames=8)  # readers never decode: keep it tiny
+CORPUS_PARTS = 10  # write_dfdc_corpus's parts: a DFDC of 10 parts, split as the 50 of the real one
 
 
 @pytest.fixture(scope="session")
@@ -75,14 +78,14 @@ def test_split_fractions_reject_more_than_everything():
 
 
 def test_dfdc_lists_every_video_of_a_used_part_with_its_label(dfdc):
-    entries = {e.video_id: e for e in list_dfdc(dfdc.root)}
+    entries = {e.video_id: e for e in list_dfdc(dfdc.root, n_parts=CORPUS_PARTS)}
     for video in dfdc.videos:
         if "test set" in video.notes:
             assert video.video_id not in entries
             continue
         original_part = _part_of(dfdc.by_id(video.original_id)) if video.original_id in {
             v.video_id for v in dfdc.videos} else _part_of(video)
-        expected = split_of_part(original_part, 10, SplitFractions())
+        expected = split_of_part(original_part, CORPUS_PARTS, SplitFractions())
         if expected is None:
             assert video.video_id not in entries
         else:
@@ -94,7 +97,7 @@ def test_dfdc_lists_every_video_of_a_used_part_with_its_label(dfdc):
 
 
 def test_dfdc_fake_takes_the_split_of_its_original_in_another_part(dfdc):
-    entries = {e.video_id: e for e in list_dfdc(dfdc.root)}
+    entries = {e.video_id: e for e in list_dfdc(dfdc.root, n_parts=CORPUS_PARTS)}
     moved = {note: video for video in dfdc.videos for note in video.notes if note.startswith("original in part")}
     assert entries[moved["original in part 0"].video_id].split == TRAIN  # stored in the validation part 4
     assert entries[moved["original in part 3"].video_id].split == TRAIN  # stored in unused part 7
@@ -107,13 +110,13 @@ def test_dfdc_fake_takes_the_split_of_its_original_in_another_part(dfdc):
 
 @pytest.mark.parametrize("fractions", [SplitFractions(), SplitFractions(train=0.5, validation=0.2, test=0.3)])
 def test_dfdc_no_original_in_two_splits(dfdc, fractions):
-    entries = list_dfdc(dfdc.root, fractions=fractions)
+    entries = list_dfdc(dfdc.root, fractions=fractions, n_parts=CORPUS_PARTS)
     assert {e.split for e in entries} == {TRAIN, VALIDATION, TEST}
     _assert_no_identity_leak(entries)
 
 
 def test_dfdc_lists_absent_files_and_absent_originals(dfdc):
-    entries = {e.video_id: e for e in list_dfdc(dfdc.root)}
+    entries = {e.video_id: e for e in list_dfdc(dfdc.root, n_parts=CORPUS_PARTS)}
     faults = {fault: video_id for video_id, fault in dfdc.faults().items()}
     absent = entries[faults["missing file"]]
     assert absent.is_fake and not absent.path.exists() and absent.original_path.exists()
@@ -124,7 +127,7 @@ def test_dfdc_lists_absent_files_and_absent_originals(dfdc):
 
 def test_dfdc_finds_the_nested_part(dfdc):
     nested = [v for v in dfdc.videos if "nested" in v.notes]
-    listed = {e.video_id for e in list_dfdc(dfdc.root)}
+    listed = {e.video_id for e in list_dfdc(dfdc.root, n_parts=CORPUS_PARTS)}
     assert nested and all(v.video_id in listed for v in nested)
 
 
@@ -164,6 +167,81 @@ def test_dfdc_missing_root_or_parts_says_what_was_expected(tmp_path):
         list_dfdc(tmp_path)
     with pytest.raises(SourceLayoutError, match="no labels.csv"):
         list_dfdc_test_set(tmp_path)
+
+
+def _write_parts(root, parts, *, per_part=2):
+    """Parts ``dfdc_train_part_K`` holding only metadata.json (readers never open the videos):
+    ``per_part`` originals ``kN_i.mp4`` each, and a fake of each stored in the same part."""
+    for k in parts:
+        folder = root / f"dfdc_train_part_{k}"
+        folder.mkdir(parents=True)
+        metadata = {}
+        for i in range(per_part):
+            metadata[f"k{k}_{i}.mp4"] = {"label": "REAL"}
+            metadata[f"k{k}_{i}_fake.mp4"] = {"label": "FAKE", "original": f"k{k}_{i}.mp4"}
+        (folder / "metadata.json").write_text(json.dumps(metadata))
+
+
+def _parts_by_split(entries):
+    parts = collections.defaultdict(set)
+    for entry in entries:
+        parts[entry.split].add(int(entry.video_id[1:].split("_")[0]))
+    return {split: sorted(numbers) for split, numbers in parts.items()}
+
+
+def test_dfdc_split_follows_the_part_number_not_the_parts_found(tmp_path, caplog):
+    _write_parts(tmp_path, [*range(20), *range(45, 50)])  # a download of the study's train and test parts
+    entries = list_dfdc(tmp_path)
+    assert _parts_by_split(entries) == {TRAIN: list(range(20)), TEST: list(range(45, 50))}
+    assert len(entries) == 25 * 4
+    _assert_no_identity_leak(entries)
+    assert "validation parts 20-24 of 20-24 are absent" in caplog.text and "the validation split is empty" in caplog.text
+
+
+def test_dfdc_partial_parts_keep_their_split_and_fractions_still_apply(tmp_path, caplog):
+    _write_parts(tmp_path, [3, 21, 30, 47])
+    assert _parts_by_split(list_dfdc(tmp_path)) == {TRAIN: [3], VALIDATION: [21], TEST: [47]}  # 30 unused
+    assert "train parts 0-2, 4-19 of 0-19 are absent" in caplog.text and "the train split is partial" in caplog.text
+    wider = SplitFractions(train=0.5, validation=0.2, test=0.3)  # train 0-24, validation 25-34, test 35-49
+    assert _parts_by_split(list_dfdc(tmp_path, fractions=wider)) == {TRAIN: [3, 21], VALIDATION: [30], TEST: [47]}
+
+
+def test_dfdc_part_number_beyond_the_data_set_is_an_error(tmp_path):
+    _write_parts(tmp_path, [0, 50])
+    with pytest.raises(SourceLayoutError, match=r"dfdc_train_part_50: part 50 is beyond the 50 parts \(0-49\)"):
+        list_dfdc(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["../outside.mp4", "/tmp/outside.mp4", "sub/outside.mp4", ".."])
+def test_dfdc_unsafe_file_names_are_skipped_with_a_reason_and_never_read(tmp_path, name):
+    _write_parts(tmp_path / "dfdc", [0], per_part=1)
+    metadata_path = tmp_path / "dfdc" / "dfdc_train_part_0" / "metadata.json"
+    metadata = json.loads(metadata_path.read_text())
+    metadata[name] = {"label": "REAL"}
+    metadata["fake_of_unsafe.mp4"] = {"label": "FAKE", "original": name}
+    metadata["k0_0_fake.mp4"] = {"label": "FAKE", "original": "k0_0.mp4"}
+    metadata_path.write_text(json.dumps(metadata))
+    (tmp_path / "outside.mp4").write_bytes(b"must never be read")
+    entries = {e.video_id: e for e in list_dfdc(tmp_path / "dfdc")}
+    reason = f"unsafe file name: {metadata_path}: {name!r} is not a plain file name inside its folder"
+    unsafe = [entry for entry in entries.values() if entry.skip_reason]
+    assert sorted(e.video_id for e in unsafe) == sorted([pathlib.PurePath(name).stem, "fake_of_unsafe"])
+    for entry in unsafe:
+        assert entry.skip_reason == reason
+        for path in (entry.path, entry.original_path):  # both stay inside the DFDC root
+            assert tmp_path / "dfdc" in path.parents and ".." not in path.parts
+        assert entry.original_path.is_dir()  # the unsafe file is stood in for by its part folder
+        with pytest.raises(VideoSkipped) as skipped:
+            extract_video(entry, ExtractionConfig())
+        assert str(skipped.value) == reason
+    assert entries["k0_0_fake"].skip_reason is None
+
+
+def test_dfdc_test_set_unsafe_file_name_is_skipped(tmp_path):
+    (tmp_path / "labels.csv").write_text("filename,label\n../outside.mp4,1\n")
+    (entry,) = list_dfdc_test_set(tmp_path)
+    assert entry.skip_reason.startswith(f"unsafe file name: {tmp_path / 'labels.csv'}: '../outside.mp4'")
+    assert entry.path == tmp_path
 
 
 def test_dfdc_same_part_twice_is_an_error(dfdc, tmp_path):

@@ -3,6 +3,7 @@
 import csv
 import dataclasses
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import tensorflow as tf
 
 from dfseg_tf.data import planted_square_dataset
 from dfseg_tf.models.card import ModelCard
+from dfseg_tf.training.callbacks import BestModelCheckpoint
 from dfseg_tf.training.precision import apply_precision, resolve_precision
 from dfseg_tf.training.strategy import distribution_strategy
 from experiments import train_unet
@@ -69,25 +71,30 @@ import keras
 from dfseg_tf.data import planted_square_dataset
 from experiments.train_unet import TrainConfig, run
 
-class KillAfterSecondEpoch(keras.callbacks.Callback):
+class KillAfterEpoch(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
-        if epoch == 1:
+        if epoch == int(sys.argv[2]):
             os.kill(os.getpid(), signal.SIGKILL)
 
 datasets = {"train": planted_square_dataset(32, size=64, seed=1),
             "validation": planted_square_dataset(8, size=64, seed=2)}
-run(TrainConfig(**json.loads(sys.argv[1])), datasets, extra_callbacks=[KillAfterSecondEpoch()])
+run(TrainConfig(**json.loads(sys.argv[1])), datasets, extra_callbacks=[KillAfterEpoch()])
 """
+
+
+def killed_run(config, *, after_epoch=1):
+    """Runs ``config`` in a subprocess SIGKILLed at the end of ``after_epoch`` (after its backup)."""
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_RUN, json.dumps(dataclasses.asdict(config)), str(after_epoch)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert history_epochs(config.output_dir) == list(range(after_epoch + 1))
 
 
 def test_a_killed_run_resumes_from_its_backup(tmp_path):
     config = tiny_config(tmp_path, epochs=4, max_train_batches=2)
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLED_RUN, json.dumps(dataclasses.asdict(config))],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )
-    assert killed.returncode == -9, killed.stderr[-2000:]
-    assert history_epochs(config.output_dir) == [0, 1]
+    killed_run(config)
     assert (tmp_path / "run" / "backup").is_dir()
 
     results = run(config, tiny_datasets())
@@ -96,6 +103,56 @@ def test_a_killed_run_resumes_from_its_backup(tmp_path):
     assert history_epochs(config.output_dir) == [0, 1, 2, 3]
     assert not (tmp_path / "run" / "backup").exists()  # removed once the run finished
     assert ModelCard.load(results["best_model"]).architecture == "unet"
+
+
+def test_a_truncated_backup_resumes_from_the_previous_one_without_repeating_epochs(tmp_path, caplog):
+    config = tiny_config(tmp_path, epochs=4, max_train_batches=2)
+    killed_run(config, after_epoch=2)
+    backup = tmp_path / "run" / "backup"
+    os.truncate(backup / "latest.weights.h5", 96)  # as a kill while the backup was written leaves it
+
+    results = run(config, tiny_datasets())
+
+    assert results["epochs"] == [2, 3]  # the previous backup was taken after epoch 1
+    assert history_epochs(config.output_dir) == [0, 1, 2, 3]  # epoch 2's first row was dropped
+    assert f"{backup}: latest.weights.h5 unreadable" in caplog.text
+    assert "resuming from the previous backup, at epoch 2" in caplog.text
+    assert not backup.exists()
+
+
+def test_an_unreadable_only_backup_starts_the_run_over_with_one_warning(tmp_path, caplog):
+    config = tiny_config(tmp_path, epochs=3, max_train_batches=2)
+    killed_run(config, after_epoch=0)  # one backup only: there is no previous one
+    backup = tmp_path / "run" / "backup"
+    os.truncate(backup / "latest.weights.h5", 96)
+
+    results = run(config, tiny_datasets())
+
+    assert results["epochs"] == [0, 1, 2]
+    assert history_epochs(config.output_dir) == [0, 1, 2]
+    (warning,) = [record.getMessage() for record in caplog.records if record.levelname == "WARNING" and "backup" in record.getMessage()]
+    assert warning.startswith(f"{backup}: latest.weights.h5 unreadable") and warning.endswith("starting the run over from epoch 0")
+
+
+def test_a_kill_while_the_best_model_is_written_leaves_the_previous_best_whole(tmp_path, monkeypatch):
+    model = build_model(TrainConfig(model="unet_v1"), (SIZE, SIZE, 3))
+    path = tmp_path / "best.keras"
+    checkpoint = BestModelCheckpoint(path, monitor="val_dice")
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_end(0, {"val_dice": 0.5})
+    saved = path.read_bytes()
+
+    def killed_while_saving(filepath, **kwargs):
+        pathlib.Path(filepath).write_bytes(saved[: len(saved) // 3])
+        raise KeyboardInterrupt  # the process stops here
+
+    monkeypatch.setattr(model, "save", killed_while_saving)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.on_epoch_end(1, {"val_dice": 0.7})
+    assert path.read_bytes() == saved
+    assert keras.models.load_model(path, compile=False).name == "unet_v1"
+    checkpoint.on_epoch_end(2, {"val_dice": 0.6})  # below the best: nothing written
+    assert path.read_bytes() == saved
 
 
 def test_flags_override_defaults_and_help_states_them(capsys):

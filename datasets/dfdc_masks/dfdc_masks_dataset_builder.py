@@ -96,9 +96,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _download_and_prepare(self, dl_manager, download_config):
         """Picks Beam when the user gave Beam options, and reports the skipped videos at the end
-        (with Beam they are only known once the pipeline has run)."""
+        (with Beam they are only known once the pipeline has run), also when the build fails."""
         self._use_beam = bool(download_config.beam_runner or download_config.beam_options)
-        super()._download_and_prepare(dl_manager, download_config)
+        try:
+            super()._download_and_prepare(dl_manager, download_config)
+        except Exception:
+            build.report_failed_build(self.data_dir)  # raises EmptySplitError for a split with no usable video
+            raise
+        build.forget_failed_build(self.data_dir)
+        build.remove_stale_incomplete_dirs(self.data_dir, self.version)
         report = build.merge_split_reports(self.data_dir)
         print(f"{self.name}/{self.builder_config.name}: {report.summary_line()} (details: skip_report.json beside the records)")
 
@@ -107,7 +113,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         if plan.dataset == "synthetic":
             root = build.prepare_synthetic_corpus(dl_manager.download_dir / build.SYNTHETIC_CORPUS_FOLDER)
         else:
-            root = dl_manager.manual_dir
+            root = build.manual_dir(dl_manager, plan.dataset)
         config = plan.extraction_config()
         return {
             split: self._generate_examples(entries, config, split)

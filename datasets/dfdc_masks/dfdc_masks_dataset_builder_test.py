@@ -28,7 +28,7 @@ class SyntheticTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):
 
 class DfdcTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):
     BUILDER_CONFIG_NAMES_TO_TEST = ["dfdc"]
-    SPLITS = {"train": 152, "validation": 40, "test": 48}  # parts 0-3 / 4 / 9
+    SPLITS = {"train": 152, "validation": 40, "test": 48}  # parts 0, 5, 10, 15 / 20 / 45 of DFDC's 50
 
 
 class FaceForensicsTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):

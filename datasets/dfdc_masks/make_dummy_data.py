@@ -2,7 +2,9 @@
 
     python datasets/dfdc_masks/make_dummy_data.py
 
-- ``dfdc_train_part_K/`` (10 parts, one nested): the DFDC manual dir (config ``dfdc``);
+- ``dfdc_train_part_K/`` (10 parts, one nested): the DFDC manual dir (config ``dfdc``),
+  numbered K = 0, 5, ..., 45 so that, split by K as DFDC's 50 parts are, they give
+  train 0/5/10/15, validation 20 and test 45;
 - ``original_sequences/``, ``manipulated_sequences/``, ``splits/``: the FaceForensics++
   download root, which also holds DFD (configs ``faceforensics`` and ``dfd``), with the
   official-style mask videos of one method (``manipulated_sequences/Deepfakes/masks/videos/``,
@@ -35,6 +37,7 @@ from dfseg_tf.extraction import write_mask_video
 
 DUMMY_DATA = pathlib.Path(__file__).resolve().parent / "dummy_data"
 TINY = CorpusSpec(width=96, height=64, n_frames=8, face_height=0.5, crf=30)
+<<<<<<< HEAD
 OFFICIAL_MASK_METHOD = "Deepfakes"
 
 
@@ -45,6 +48,9 @@ def write_official_masks(manifest, method: str, crf: int) -> None:
             masks = load_planted_masks(manifest.root, video.video_id)
             path = manifest.root / "manipulated_sequences" / method / "masks" / "videos" / pathlib.Path(video.path).name
             write_mask_video(path, (mask.astype(np.uint8) * 255 for mask in masks), fps=video.fps, crf=crf)
+=======
+DFDC_PART_STEP = 5  # ten dummy parts spread over DFDC's 50
+>>>>>>> h-robust
 
 
 def _drop_unread_files(root: pathlib.Path) -> None:
@@ -52,10 +58,25 @@ def _drop_unread_files(root: pathlib.Path) -> None:
         shutil.rmtree(root / folder, ignore_errors=True)
 
 
+def _number_parts_as_in_dfdc(root: pathlib.Path) -> None:
+    """Renames part i (and a nested copy of its folder) to part ``DFDC_PART_STEP * i``."""
+    for index in reversed(range(build.SYNTHETIC_PARTS)):  # highest first: no name is taken twice
+        old = root / f"dfdc_train_part_{index}"
+        new = root / f"dfdc_train_part_{DFDC_PART_STEP * index}"
+        if (old / old.name).is_dir():
+            (old / old.name).rename(old / new.name)
+        old.rename(new)
+
+
 def main() -> None:
     shutil.rmtree(DUMMY_DATA, ignore_errors=True)
     write_dfdc_corpus(DUMMY_DATA, TINY, parts=build.SYNTHETIC_PARTS)
+<<<<<<< HEAD
     write_official_masks(write_faceforensics_corpus(DUMMY_DATA, TINY), OFFICIAL_MASK_METHOD, TINY.crf)
+=======
+    _number_parts_as_in_dfdc(DUMMY_DATA)
+    write_faceforensics_corpus(DUMMY_DATA, TINY)
+>>>>>>> h-robust
     write_dfd_corpus(DUMMY_DATA, TINY)
     synthetic = DUMMY_DATA / build.SYNTHETIC_CORPUS_FOLDER
     write_dfdc_corpus(synthetic, TINY, parts=build.SYNTHETIC_PARTS)

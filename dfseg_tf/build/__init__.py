@@ -21,10 +21,18 @@ from dfseg_tf.build.plan import (
     BuildPlan,
     box_cache_dir,
     entries_by_split,
+    manual_dir,
     mark_synthetic_corpus_complete,
     prepare_synthetic_corpus,
+    remove_stale_incomplete_dirs,
 )
-from dfseg_tf.build.reports import merge_split_reports, write_report
+from dfseg_tf.build.reports import (
+    EmptySplitError,
+    forget_failed_build,
+    merge_split_reports,
+    report_failed_build,
+    write_report,
+)
 
 __all__ = [
     "DATASETS",
@@ -32,14 +40,22 @@ __all__ = [
     "SYNTHETIC_FRACTIONS",
     "SYNTHETIC_PARTS",
     "BuildPlan",
+<<<<<<< HEAD
     "absent_official_mask",
+=======
+    "EmptySplitError",
+>>>>>>> h-robust
     "box_cache_dir",
     "entries_by_split",
     "example_key",
+    "forget_failed_build",
     "frame_features",
+    "manual_dir",
     "mark_synthetic_corpus_complete",
     "merge_split_reports",
     "prepare_synthetic_corpus",
+    "remove_stale_incomplete_dirs",
+    "report_failed_build",
     "tfds_example",
     "write_report",
 ]

@@ -71,7 +71,8 @@ class _ExtractVideos(beam.DoFn):
 
     def process(self, grouped):
         _, joined = grouped
-        (boxes,) = joined["boxes"]
+        # None when every video of this original has a skip reason (stage 1 never saw it).
+        boxes = next(iter(joined["boxes"]), None)
         for number, entry in joined["videos"]:
             frames_before = self._frames_detected()
             try:
@@ -161,6 +162,7 @@ def ExtractSplit(root, entries: list[VideoEntry], config, report_path):  # noqa:
     videos = root | "Videos" >> beam.Create(list(enumerate(entries)))
     boxes = (
         videos
+        | "Readable" >> beam.Filter(lambda numbered: numbered[1].skip_reason is None)
         | "OriginalOf" >> beam.Map(_original_of)
         | "DistinctOriginals" >> beam.Distinct()
         | "ReshuffleOriginals" >> beam.Reshuffle()

@@ -9,6 +9,7 @@ from etils import epath
 
 from dfseg_tf import sources
 from dfseg_tf.corpus import write_dfdc_corpus
+from dfseg_tf.errors import first_line
 from dfseg_tf.extraction import ExtractionConfig
 from dfseg_tf.sources.entry import SPLITS, VideoEntry
 from dfseg_tf.sources.splits import SplitFractions
@@ -70,7 +71,9 @@ class BuildPlan:
 
     def list_entries(self, root) -> list[VideoEntry]:
         """Every video of the data set under ``root``; raises ``SourceLayoutError`` early."""
-        if self.dataset in ("synthetic", "dfdc"):
+        if self.dataset == "synthetic":
+            entries = sources.list_dfdc(root, fractions=self.fractions, n_parts=SYNTHETIC_PARTS)
+        elif self.dataset == "dfdc":
             entries = sources.list_dfdc(root, fractions=self.fractions)
         elif self.dataset == "faceforensics":
             entries = sources.list_faceforensics(root)
@@ -103,6 +106,43 @@ def prepare_synthetic_corpus(root) -> pathlib.Path:
 
 def mark_synthetic_corpus_complete(root) -> None:
     (pathlib.Path(root) / _CORPUS_DONE).write_text("written by dfseg_tf.corpus.write_dfdc_corpus\n")
+
+
+# What each data set's --manual_dir holds (the builder's MANUAL_DOWNLOAD_INSTRUCTIONS in full).
+MANUAL_LAYOUTS = {
+    "dfdc": "the unzipped dfdc_train_part_K/ folders of the DFDC training set, each with metadata.json and its mp4 files",
+    "faceforensics": "the FaceForensics++ c23 download: original_sequences/youtube/c23/videos/ and "
+    "manipulated_sequences/<method>/c23/videos/",
+    "dfd": "the FaceForensics++ c23 download with DFD: original_sequences/actors/c23/videos/ and "
+    "manipulated_sequences/DeepFakeDetection/c23/videos/",
+}
+
+
+def manual_dir(dl_manager, dataset: str) -> epath.Path:
+    """``dl_manager.manual_dir``, or one line naming the folder and what it should hold.
+
+    Raises:
+      SourceLayoutError: the folder is missing or empty (TFDS raises an AssertionError
+        followed by the builder's whole download instructions).
+    """
+    try:
+        return dl_manager.manual_dir
+    except AssertionError as error:
+        missing = first_line(error).split(" Create it")[0]  # "Manual directory X does not exist or is empty."
+        raise sources.SourceLayoutError(f"{missing} --manual_dir must hold {MANUAL_LAYOUTS[dataset]}") from None
+
+
+def remove_stale_incomplete_dirs(data_dir, version) -> list[epath.Path]:
+    """Removes the ``incomplete.*_<version>`` folders interrupted builds left beside
+    ``data_dir`` (TFDS leaves them; its rerun starts a new one). ``data_dir`` is the
+    folder of the build running now, which is kept: two builds of one config at once
+    are not supported."""
+    data_dir = epath.Path(data_dir)
+    stale = [path for path in data_dir.parent.glob(f"incomplete.*_{version}") if path.name != data_dir.name]
+    for path in stale:
+        logger.info("Removing %s, left by an interrupted build", path)
+        path.rmtree()
+    return stale
 
 
 def box_cache_dir(data_dir_root, config_name: str, config: ExtractionConfig) -> epath.Path:

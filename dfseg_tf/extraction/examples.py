@@ -145,7 +145,7 @@ def extract_video(
     Raises:
       VideoSkipped: ``"<kind>: <detail naming the file>"`` for every fault of the input,
         with kind one of: missing file, missing original, unreadable, size mismatch,
-        length mismatch, not aligned, no face.
+        length mismatch, not aligned, no face, or the entry's own ``skip_reason``.
     """
     reference = _reference_path(entry)
     info = probe(entry.path)
@@ -193,6 +193,8 @@ def extract_many(
 
 def _reference_path(entry: VideoEntry):
     """The video whose faces give the boxes (its original for a fake), after checking files exist."""
+    if entry.skip_reason:
+        raise VideoSkipped(entry.skip_reason)
     if not entry.path.is_file():
         raise VideoSkipped(f"missing file: {entry.path}")
     if not entry.is_fake or entry.original_path is None:

@@ -5,6 +5,7 @@ Evaluation, the threshold search and ``dfseg predict`` all load models through
 """
 
 import pathlib
+import zipfile
 
 import keras
 
@@ -20,7 +21,8 @@ def load_model(model_path) -> tuple[keras.Model, ModelCard]:
     """The model at ``model_path`` (loaded without its training state) and its card.
 
     Raises:
-      ModelLoadError: the model file is missing or not a Keras model, or its card
+      ModelLoadError: the model file is missing, not a complete ``.keras`` archive
+        (truncated, say by a kill while it was written) or not a Keras model, or its card
         is missing, not JSON, has unknown fields or an unknown kind, or says the model
         takes pixels scaled outside it (the contract before 0.2).
     """
@@ -28,6 +30,11 @@ def load_model(model_path) -> tuple[keras.Model, ModelCard]:
     if not model_path.is_file():
         raise ModelLoadError(f"{model_path}: model file not found")
     card = _load_card(model_path)
+    if not zipfile.is_zipfile(model_path):  # Keras would call it "File not found"
+        raise ModelLoadError(
+            f"{model_path}: not a readable Keras model: not a complete .keras zip archive "
+            f"({model_path.stat().st_size} bytes; truncated, or not written by Keras)"
+        )
     try:
         model = keras.saving.load_model(model_path, compile=False)
     except Exception as error:  # Keras raises many types for a bad file (zip, config, weights)

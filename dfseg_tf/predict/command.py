@@ -97,6 +97,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Runs ``dfseg predict``; returns the exit status."""
     _configure_logging(args.verbose)
+    output_dir = pathlib.Path(args.output)
+    if output_dir.exists() and not output_dir.is_dir():  # checked before the model is loaded
+        return _usage_error(f"--output {output_dir}: exists and is not a folder")
     try:
         config = PredictConfig(
             frames=args.frames, threshold=args.threshold, overlay=args.overlay,
@@ -108,7 +111,6 @@ def run(args: argparse.Namespace) -> int:
         return _usage_error(error)
     from dfseg_tf.predict.runner import predict_all
 
-    output_dir = pathlib.Path(args.output)
     items = collect_inputs(args.inputs, skip_folder=output_dir)
     reports = predict_all(items, predictor, output_dir, on_report=_print_line)
     failed = sum(report.status != OK for report in reports)

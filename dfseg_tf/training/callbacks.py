@@ -1,10 +1,15 @@
 """Callbacks of a training run: backup, best checkpoint, logs, image summaries."""
 
+import logging
+import pathlib
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from dfseg_tf.training.run_folder import RunFolder
+from dfseg_tf.training.run_folder import RunFolder, replace_atomically
+
+logger = logging.getLogger(__name__)
 
 IMAGE_SUMMARY_TAG = "validation/image_true_predicted"
 
@@ -52,26 +57,57 @@ class ImageSummary(keras.callbacks.Callback):
             self._writer.close()
 
 
+class BestModelCheckpoint(keras.callbacks.Callback):
+    """Saves the model to ``path`` at every epoch whose ``monitor`` beats the best so far.
+
+    Keras' ModelCheckpoint rewrites the file in place, so a kill while it writes leaves
+    a truncated best model; here the model is written beside it and renamed over it.
+
+    Args:
+      path: the ``.keras`` file.
+      monitor: the logged value compared, e.g. ``val_dice``.
+      mode: ``"max"`` (higher is better) or ``"min"``.
+      best: the value to beat (a resumed run's best so far), None for the first epoch.
+    """
+
+    def __init__(self, path, *, monitor, mode="max", best=None):
+        super().__init__()
+        if mode not in ("max", "min"):
+            raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
+        self.path = pathlib.Path(path)
+        self.monitor = monitor
+        self.mode = mode
+        self.best = best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            logger.warning("%s is not logged; %s not saved", self.monitor, self.path)
+            return
+        value = float(value)
+        if self.best is not None and not (value > self.best if self.mode == "max" else value < self.best):
+            return  # also when value is NaN
+        self.best = value
+        replace_atomically(self.path, self.model.save)
+
+
 def run_callbacks(run: RunFolder, *, monitor, mode="max", extra=()):
     """The callbacks of every training run, in the order they must run.
 
     Best checkpoint by ``monitor``, history, TensorBoard, then ``extra``, then
     BackupAndRestore last: if the process dies after the epoch's writers, the epoch is
-    redone (a duplicate history row) rather than silently lost.
+    redone rather than silently lost (``RunFolder.prepare_resume``, called before, drops
+    its history row). BackupAndRestore keeps the last two backups, and the backup is
+    left for ``RunFolder.write_results`` to remove, so a kill after the last epoch but
+    before results.json resumes with nothing left to train.
     """
     return [
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.ModelCheckpoint(
-            run.best_model_path,
-            monitor=monitor,
-            mode=mode,
-            save_best_only=True,
-            initial_value_threshold=run.best_logged(monitor, mode=mode),
-        ),
+        BestModelCheckpoint(run.best_model_path, monitor=monitor, mode=mode, best=run.best_logged(monitor, mode=mode)),
         keras.callbacks.CSVLogger(run.history_path, append=True),
         keras.callbacks.TensorBoard(run.log_dir, write_graph=False),
         *extra,
-        keras.callbacks.BackupAndRestore(run.backup_dir),
+        keras.callbacks.BackupAndRestore(run.backup_dir, double_checkpoint=True, delete_checkpoint=False),
     ]
 
 

@@ -62,6 +62,7 @@ def fit_run(model, train, validation, *, resolved, strategy, card, monitor, call
     with worker_run_folder(run_folder.root, chief=is_chief(strategy)) as written:
         written.create()
         written.write_config(resolved)
+        written.prepare_resume()
         history = model.fit(
             train,
             validation_data=validation,
