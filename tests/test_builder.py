@@ -204,7 +204,9 @@ def test_a_missing_manual_dir_fails_in_one_line_naming_it_and_what_it_must_hold(
     assert not any(line.startswith("Traceback") for line in lines)
     # TFDS's own command line prints its traceback, but ends with the same line.
     (tmp_path / "empty").mkdir()
-    result = _tfds_build("dfdc_masks", "--config", "dfd", "--manual_dir", str(tmp_path / "empty"), "--data_dir", str(tmp_path / "data"))
+    result = _tfds_build(
+        "dfdc_masks", "--config", "dfd", "--manual_dir", str(tmp_path / "empty"), "--data_dir", str(tmp_path / "data")
+    )
     assert result.returncode != 0
     assert result.output.strip().splitlines()[-1].endswith(
         f"Manual directory {tmp_path / 'empty'} does not exist or is empty. --manual_dir must hold the FaceForensics++ "

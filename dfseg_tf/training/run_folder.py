@@ -131,7 +131,8 @@ class RunFolder:
 
 
 def _write_json(path, payload) -> pathlib.Path:
-    return replace_atomically(path, lambda partial: partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n"))
+    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    return replace_atomically(path, lambda partial: partial.write_text(text))
 
 
 def replace_atomically(path, write) -> pathlib.Path:
@@ -201,7 +202,8 @@ def _keep_history_before(history_path: pathlib.Path, epoch: int) -> None:
     kept = [row for row in rows if row.get("epoch", "").isdigit() and int(row["epoch"]) < epoch]
     if len(kept) == len(rows):
         return
-    logger.info("%s: %d rows of epochs from %d on removed; they are trained again", history_path, len(rows) - len(kept), epoch)
+    removed = len(rows) - len(kept)
+    logger.info("%s: %d rows from epoch %d on removed; those epochs are trained again", history_path, removed, epoch)
 
     def write(partial):
         with partial.open("w", newline="") as handle:
