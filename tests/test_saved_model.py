@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import zipfile
 
 import keras
@@ -65,3 +66,19 @@ def test_a_valid_archive_that_keras_cannot_load_names_the_reason(model_path):
         archive.writestr("config.json", "{not json")
     ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64).save(model_path)
     assert _one_line_error(model_path).startswith(f"{model_path}: not a loadable Keras model: ")
+
+
+def test_a_card_save_killed_half_way_leaves_the_previous_card(tmp_path, monkeypatch):
+    path = tmp_path / "m.keras"
+    ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64, threshold=0.3).save(path)
+    write_text = pathlib.Path.write_text
+
+    def killed_half_way(self, text, *args, **kwargs):
+        write_text(self, text[: len(text) // 2], *args, **kwargs)
+        raise KeyboardInterrupt  # the process stops here
+
+    monkeypatch.setattr(pathlib.Path, "write_text", killed_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64, threshold=0.7).save(path)
+    monkeypatch.undo()
+    assert ModelCard.load(path).threshold == 0.3

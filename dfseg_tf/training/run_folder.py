@@ -27,7 +27,6 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import pathlib
 import shutil
 import tempfile
@@ -35,6 +34,7 @@ import tempfile
 import h5py
 
 from dfseg_tf.errors import first_line
+from dfseg_tf.files import replace_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -133,16 +133,6 @@ class RunFolder:
 def _write_json(path, payload) -> pathlib.Path:
     text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
     return replace_atomically(path, lambda partial: partial.write_text(text))
-
-
-def replace_atomically(path, write) -> pathlib.Path:
-    """Calls ``write(partial)`` for a hidden file beside ``path``, then renames it to ``path``:
-    a kill while writing leaves the previous ``path`` whole (the rename is atomic)."""
-    path = pathlib.Path(path)
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    write(partial)
-    os.replace(partial, path)
-    return path
 
 
 # BackupAndRestore's files (keras.callbacks.BackupAndRestore, double_checkpoint=True).
