@@ -204,9 +204,17 @@ def test_a_missing_manual_dir_fails_in_one_line_naming_it_and_what_it_must_hold(
         "metadata.json and its mp4 files"
     )
     assert not any(line.startswith("Traceback") for line in lines)
+    metadata = tmp_path / "bad" / "dfdc_train_part_0" / "metadata.json"
+    metadata.parent.mkdir(parents=True)
+    metadata.write_text("{not json")
+    lines = _failed_build("dfdc", tmp_path / "data", "--manual_dir", str(tmp_path / "bad"))
+    assert lines[-1].startswith(f"tfds build dfdc_masks: error: {metadata}: not valid JSON (")
+    assert not any(line.startswith("Traceback") for line in lines)
     # TFDS's own command line prints its traceback, but ends with the same line.
     (tmp_path / "empty").mkdir()
-    result = _tfds_build("dfdc_masks", "--config", "dfd", "--manual_dir", str(tmp_path / "empty"), "--data_dir", str(tmp_path / "data"))
+    result = _tfds_build(
+        "dfdc_masks", "--config", "dfd", "--manual_dir", str(tmp_path / "empty"), "--data_dir", str(tmp_path / "data")
+    )
     assert result.returncode != 0
     assert result.output.strip().splitlines()[-1].endswith(
         f"Manual directory {tmp_path / 'empty'} does not exist or is empty. --manual_dir must hold the FaceForensics++ "

@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import zipfile
 
 import keras
@@ -74,3 +75,19 @@ def test_a_model_of_the_contract_before_0_2_is_refused_with_what_to_do(model_pat
     ModelCard.path_for(model_path).write_text(json.dumps(fields))
     message = _one_line_error(model_path)
     assert message.startswith(f"{model_path}: saved by dfseg_tf < 0.2") and "retrain" in message
+
+
+def test_a_card_save_killed_half_way_leaves_the_previous_card(tmp_path, monkeypatch):
+    path = tmp_path / "m.keras"
+    ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64, threshold=0.3).save(path)
+    write_text = pathlib.Path.write_text
+
+    def killed_half_way(self, text, *args, **kwargs):
+        write_text(self, text[: len(text) // 2], *args, **kwargs)
+        raise KeyboardInterrupt  # the process stops here
+
+    monkeypatch.setattr(pathlib.Path, "write_text", killed_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64, threshold=0.7).save(path)
+    monkeypatch.undo()
+    assert ModelCard.load(path).threshold == 0.3

@@ -130,8 +130,10 @@ def test_an_unreadable_only_backup_starts_the_run_over_with_one_warning(tmp_path
 
     assert results["epochs"] == [0, 1, 2]
     assert history_epochs(config.output_dir) == [0, 1, 2]
-    (warning,) = [record.getMessage() for record in caplog.records if record.levelname == "WARNING" and "backup" in record.getMessage()]
-    assert warning.startswith(f"{backup}: latest.weights.h5 unreadable") and warning.endswith("starting the run over from epoch 0")
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    (warning,) = [message for message in warnings if "backup" in message]
+    assert warning.startswith(f"{backup}: latest.weights.h5 unreadable")
+    assert warning.endswith("and no readable previous backup; starting the run over from epoch 0")
 
 
 def test_a_kill_while_the_best_model_is_written_leaves_the_previous_best_whole(tmp_path, monkeypatch):

@@ -110,7 +110,8 @@ def mark_synthetic_corpus_complete(root) -> None:
 
 # What each data set's --manual_dir holds (the builder's MANUAL_DOWNLOAD_INSTRUCTIONS in full).
 MANUAL_LAYOUTS = {
-    "dfdc": "the unzipped dfdc_train_part_K/ folders of the DFDC training set, each with metadata.json and its mp4 files",
+    "dfdc": "the unzipped dfdc_train_part_K/ folders of the DFDC training set, each with metadata.json and "
+    "its mp4 files",
     "faceforensics": "the FaceForensics++ c23 download: original_sequences/youtube/c23/videos/ and "
     "manipulated_sequences/<method>/c23/videos/",
     "dfd": "the FaceForensics++ c23 download with DFD: original_sequences/actors/c23/videos/ and "

@@ -9,6 +9,8 @@ import dataclasses
 import json
 import pathlib
 
+from dfseg_tf.files import replace_atomically
+
 SEGMENTATION = "segmentation"
 CLASSIFIER = "classifier"
 
@@ -52,9 +54,9 @@ class ModelCard:
         return model_path.with_name(model_path.name + ".json")
 
     def save(self, model_path) -> pathlib.Path:
-        card_path = self.path_for(model_path)
-        card_path.write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
-        return card_path
+        """Writes the card beside ``model_path``, replacing any card there whole (never half)."""
+        text = json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+        return replace_atomically(self.path_for(model_path), lambda partial: partial.write_text(text))
 
     @classmethod
     def load(cls, model_path) -> "ModelCard":

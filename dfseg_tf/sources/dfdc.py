@@ -107,7 +107,9 @@ def _find_parts(root: pathlib.Path, n_parts: int) -> list[tuple[int, pathlib.Pat
             continue
         part = int(match.group(1))
         if part >= n_parts:
-            raise SourceLayoutError(f"{metadata.parent}: part {part} is beyond the {n_parts} parts (0-{n_parts - 1}) of this data set")
+            raise SourceLayoutError(
+                f"{metadata.parent}: part {part} is beyond the {n_parts} parts (0-{n_parts - 1}) of this data set"
+            )
         if part in found:
             raise SourceLayoutError(f"{root}: DFDC part {part} found twice: {found[part].parent} and {metadata.parent}")
         found[part] = metadata

@@ -7,7 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dfseg_tf.training.run_folder import RunFolder, replace_atomically
+from dfseg_tf.files import replace_atomically
+from dfseg_tf.training.run_folder import RunFolder
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import pathlib
 import shutil
 import tempfile
@@ -35,6 +34,7 @@ import tempfile
 import h5py
 
 from dfseg_tf.errors import first_line
+from dfseg_tf.files import replace_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -131,17 +131,8 @@ class RunFolder:
 
 
 def _write_json(path, payload) -> pathlib.Path:
-    return replace_atomically(path, lambda partial: partial.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n"))
-
-
-def replace_atomically(path, write) -> pathlib.Path:
-    """Calls ``write(partial)`` for a hidden file beside ``path``, then renames it to ``path``:
-    a kill while writing leaves the previous ``path`` whole (the rename is atomic)."""
-    path = pathlib.Path(path)
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    write(partial)
-    os.replace(partial, path)
-    return path
+    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    return replace_atomically(path, lambda partial: partial.write_text(text))
 
 
 # BackupAndRestore's files (keras.callbacks.BackupAndRestore, double_checkpoint=True).
@@ -201,7 +192,8 @@ def _keep_history_before(history_path: pathlib.Path, epoch: int) -> None:
     kept = [row for row in rows if row.get("epoch", "").isdigit() and int(row["epoch"]) < epoch]
     if len(kept) == len(rows):
         return
-    logger.info("%s: %d rows of epochs from %d on removed; they are trained again", history_path, len(rows) - len(kept), epoch)
+    removed = len(rows) - len(kept)
+    logger.info("%s: %d rows from epoch %d on removed; those epochs are trained again", history_path, removed, epoch)
 
     def write(partial):
         with partial.open("w", newline="") as handle:
