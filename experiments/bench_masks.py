@@ -34,6 +34,7 @@ is the fastest of ``--speed-repeats`` runs.
 
 import argparse
 import collections
+import dataclasses
 import functools
 import math
 import pathlib
@@ -89,10 +90,16 @@ def parse_args(argv=None):
                        help="JSON file with every figure (default: results/bench_masks.json)")
     paths.add_argument("--workdir", type=pathlib.Path, default=None,
                        help="where the corpora are written (default: a temporary folder, deleted afterwards)")
-    quality = parser.add_argument_group("quality")
-    quality.add_argument("--mask-thresholds", type=_mask_thresholds, default=_mask_thresholds("noise,5,10,20,30"),
-                         help="comma-separated mask thresholds to try: 'noise' (set from each pair's codec noise, "
-                              "the default rule) or fixed distances (default: noise,5,10,20,30)")
+    rule = parser.add_argument_group("mask threshold rules (quality and real data)")
+    rule.add_argument("--mask-thresholds", type=_mask_thresholds, default=_mask_thresholds("noise,5,10,20,30"),
+                      help="comma-separated mask thresholds to try: 'noise' (set from each pair's codec noise, "
+                           "the default rule) or fixed distances (default: noise,5,10,20,30)")
+    rule.add_argument("--mask-threshold-quantile", type=float, default=ExtractionConfig.mask_threshold_quantile,
+                      help="the noise rule's quantile of the distance away from the face "
+                           f"(default: {ExtractionConfig.mask_threshold_quantile})")
+    rule.add_argument("--mask-threshold-floor", type=float, default=ExtractionConfig.mask_threshold_floor,
+                      help=f"the noise rule's floor (default: {ExtractionConfig.mask_threshold_floor})")
+    quality = parser.add_argument_group("quality on the miniature corpora")
     quality.add_argument("--frames-per-video", type=int, default=8,
                          help="frames sampled per video for the quality part (default: 8)")
     quality.add_argument("--seed", type=int, default=0, help="corpus seed (default: 0)")
@@ -107,7 +114,7 @@ def parse_args(argv=None):
                        help="face heights, as fractions of the frame's shorter side, at which the mask's cost "
                             "is compared with decoding; the largest is the main speed videos' "
                             "(default: 0.15,0.25,0.35,0.45)")
-    speed.add_argument("--skip-speed", action="store_true", help="only measure quality (default: off)")
+    speed.add_argument("--skip-speed", action="store_true", help="leave out the speed part (default: off)")
     quality.add_argument("--skip-quality", action="store_true",
                          help="leave out the miniature corpora's quality (default: off)")
     real = parser.add_argument_group("real data")
@@ -146,7 +153,7 @@ def _fractions(text: str) -> list[float]:
 # ---------------------------------------------------------------- quality
 
 
-def measure_quality(workdir: pathlib.Path, thresholds, frames_per_video: int, seed: int, detector) -> dict:
+def measure_quality(workdir: pathlib.Path, thresholds, base: ExtractionConfig, seed: int, detector) -> dict:
     """Mean IoU per kind of manipulation for each mask threshold, over the fakes of all three corpora."""
     fakes = []
     for name, (write_corpus, list_videos) in CORPORA.items():
@@ -156,7 +163,7 @@ def measure_quality(workdir: pathlib.Path, thresholds, frames_per_video: int, se
     box_cache = BoxCache()  # the boxes do not depend on the threshold: detect once
     by_threshold = {}
     for mask_threshold in thresholds:
-        config = ExtractionConfig(frames_per_video=frames_per_video, mask_threshold=mask_threshold)
+        config = dataclasses.replace(base, mask_threshold=mask_threshold)
         name = rule_name(mask_threshold)
         by_threshold[name] = _mean_iou_per_kind(fakes, config, detector, box_cache)
         means = by_threshold[name]["mean_iou"]
@@ -493,7 +500,7 @@ def real_fakes(root: pathlib.Path) -> list[VideoEntry]:
     return [entry for entry in entries if entry.is_fake]
 
 
-def measure_real(roots: dict, thresholds, fill_options, frames_per_video: int, detector) -> dict:
+def measure_real(roots: dict, thresholds, fill_options, base: ExtractionConfig, detector) -> dict:
     """Per root, mask-threshold rule and method: the figures named in the module docstring."""
     results = {}
     for name, root in roots.items():
@@ -501,8 +508,7 @@ def measure_real(roots: dict, thresholds, fill_options, frames_per_video: int, d
         results[name] = {}
         for mask_threshold in thresholds:
             for fill_holes in fill_options:
-                config = ExtractionConfig(frames_per_video=frames_per_video, mask_threshold=mask_threshold,
-                                          fill_holes=fill_holes)
+                config = dataclasses.replace(base, mask_threshold=mask_threshold, fill_holes=fill_holes)
                 rule = rule_name(mask_threshold, fill_holes)
                 results[name][rule] = _real_figures(fakes, config, detector, box_cache)
                 print(f"{name} {rule}: " + "; ".join(f"{method} IoU {row['iou_vs_official']}, outside "
@@ -625,9 +631,11 @@ def run(args) -> dict:
     results = {}
     with tempfile.TemporaryDirectory() as temporary:
         workdir = args.workdir or pathlib.Path(temporary)
+        rule = {"mask_threshold_quantile": args.mask_threshold_quantile,
+                "mask_threshold_floor": args.mask_threshold_floor}
         if not args.skip_quality:
-            results["quality"] = measure_quality(workdir / "quality", args.mask_thresholds, args.frames_per_video,
-                                                 args.seed, detector)
+            base = ExtractionConfig(frames_per_video=args.frames_per_video, **rule)
+            results["quality"] = measure_quality(workdir / "quality", args.mask_thresholds, base, args.seed, detector)
         if not args.skip_speed:
             heights, largest = args.speed_face_heights, max(args.speed_face_heights)
             speed_videos = {
@@ -641,8 +649,10 @@ def run(args) -> dict:
                 speed_videos, box_caches, detector, args.speed_repeats)
         if args.real:
             fill_options = {"on": [True], "off": [False], "both": [True, False]}[args.fill_holes]
+            base = ExtractionConfig(frames_per_video=args.real_frames_per_video, **rule)
             results["real"] = measure_real(real_roots(args.real, workdir / "real"), args.mask_thresholds, fill_options,
-                                           args.real_frames_per_video, detector)
+                                           base, detector)
+        results["noise_rule"] = rule
     return results
 
 

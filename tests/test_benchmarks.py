@@ -6,10 +6,16 @@ are the quotients they claim to be, face crops that grow with the face.
 """
 
 import json
+import pathlib
+import shutil
 
+import cv2
 import pytest
 
+from dfseg_tf.extraction import iter_frames
 from experiments import bench_build, bench_masks, bench_predict, bench_train
+
+DUMMY_DATA = pathlib.Path(__file__).resolve().parents[1] / "datasets" / "dfdc_masks" / "dummy_data"
 
 
 def _run(main, argv, output) -> dict:
@@ -19,15 +25,16 @@ def _run(main, argv, output) -> dict:
 
 def test_bench_masks_measures_quality_speed_and_cost_by_face_size(tmp_path):
     results = _run(bench_masks.main, [
-        "--thresholds", "20,30", "--frames-per-video", "2",
+        "--mask-thresholds", "noise,30", "--frames-per-video", "2",
         "--speed-width", "320", "--speed-height", "240", "--speed-frames", "16", "--speed-fakes", "1",
         "--speed-repeats", "1", "--speed-face-heights", "0.3,0.45",
     ], tmp_path / "masks.json")
 
-    assert set(results["quality"]) == {"20.0", "30.0"}
+    assert set(results["quality"]) == {"noise", "30.0"}
     for row in results["quality"].values():
         assert set(row["mean_iou"]) == {"none", "partial", "whole"}
         assert all(0 <= iou <= 1 for iou in row["mean_iou"].values())
+    assert set(results["quality"]["30.0"]["mean_mask_threshold"].values()) == {30.0}
     by_height = results["mask_cost_by_face_height"]
     assert list(by_height) == ["0.3", "0.45"]
     assert by_height["0.3"]["crop_side_px"] < by_height["0.45"]["crop_side_px"]
@@ -36,10 +43,48 @@ def test_bench_masks_measures_quality_speed_and_cost_by_face_size(tmp_path):
             cost = row[clock]
             assert cost["mask_ms_per_pair"] > 0 and cost["pair_decode_ms"] > 0
             assert cost["mask_cost_vs_pair_decode"] == pytest.approx(cost["mask_ms_per_pair"] / cost["pair_decode_ms"])
+            assert cost["noise_cost_vs_pair_decode"] == pytest.approx(cost["noise_ms_per_pair"] / cost["pair_decode_ms"])
         assert row["mask_target_met"] == (row["cpu"]["mask_cost_vs_pair_decode"] < 0.10)
     assert results["speed"]["example_ms_per_pair"] > 0
     memory = results["speed"]["memory"]
     assert memory["peak_rss_mib_many_videos"] < 1.2 * memory["peak_rss_mib_one_video"]
+
+
+def _official_style_folders(tmp_path) -> pathlib.Path:
+    """From the builder's dummy data: a FaceForensics++ root with Deepfakes and its mask videos,
+    and an example-frames folder made of one frame of a pair and of its mask video."""
+    real = tmp_path / "real"
+    for folder in ("original_sequences/youtube", "manipulated_sequences/Deepfakes"):
+        shutil.copytree(DUMMY_DATA / folder, real / "ffpp" / folder)
+    frames = real / "official_frames"
+    frames.mkdir()
+    for name, video in {"ex_original": "original_sequences/youtube/c23/videos/000.mp4",
+                        "ex_deepfakes": "manipulated_sequences/Deepfakes/c23/videos/000_004.mp4",
+                        "ex_deepfakes_mask": "manipulated_sequences/Deepfakes/masks/videos/000_004.mp4"}.items():
+        (_, frame), = iter_frames(DUMMY_DATA / video, [0])
+        cv2.imwrite(str(frames / f"{name}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    return real
+
+
+def test_bench_masks_reports_real_data_per_method_and_rule(tmp_path):
+    results = _run(bench_masks.main, [
+        "--real", str(_official_style_folders(tmp_path)), "--skip-quality", "--skip-speed",
+        "--mask-thresholds", "noise,30", "--fill-holes", "both", "--real-frames-per-video", "2",
+        "--workdir", str(tmp_path / "work"),
+    ], tmp_path / "masks.json")
+
+    assert set(results["real"]) == {"ffpp", "official_frames"}
+    for rules in results["real"].values():
+        assert set(rules) == {"noise", "noise unfilled", "30.0", "30.0 unfilled"}
+        for methods in rules.values():
+            assert set(methods) == {"Deepfakes"}
+            row = methods["Deepfakes"]
+            assert row["frames"] == row["frames_with_official_mask"] == 2 * row["videos"]
+            assert 0 <= row["iou_vs_official"] <= 1 and 0 <= row["empty_mask_fraction"] <= 1
+            assert 0 <= row["outside_flagged"] <= row["outside_over_threshold"] <= 1
+        assert rules["30.0"]["Deepfakes"]["mean_mask_threshold"] == 30.0
+    assert results["real"]["ffpp"]["noise"]["Deepfakes"]["videos"] == 6
+    assert (tmp_path / "work/real/clips/official_frames/manipulated_sequences/Deepfakes/masks/videos/000_001.mp4").is_file()
 
 
 def test_bench_train_reports_speed_and_memory_of_a_real_fit_step(tmp_path):

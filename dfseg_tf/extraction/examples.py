@@ -131,7 +131,10 @@ def extract_video(
     """Face crops and masks of the sampled frames of one video.
 
     A fake is compared with its original frame by frame (same indices, same box, the
-    box found on the original). A real video, or a fake without an original (DFDC's
+    box found on the original); its sampled pairs are cut as they are decoded and masked
+    once all are in, at the one mask threshold of the video (``video_mask_threshold``),
+    with the official mask beside each where the data set ships one. A real video, or a
+    fake without an original (DFDC's
     separate test set, whose masks are unknown), is cropped with boxes found on itself
     and gets all-zero masks.
 

@@ -63,8 +63,8 @@ def _blur_row_difference(real_row, fake_row, width, padded, blurred):
 
 
 @numba.njit(cache=True)
-def pixels_over_threshold(real, fake, threshold):
-    """Where the 5x5-blurred RGB distance of ``real`` and ``fake`` exceeds ``threshold``.
+def pixels_over_threshold(real, fake, mask_threshold):
+    """Where the 5x5-blurred RGB distance of ``real`` and ``fake`` exceeds ``mask_threshold``.
 
     The blur is linear, so the difference is blurred once, in integers: 256 times the
     blurred difference is exact. Its square is compared in float32, off from the exact
@@ -74,12 +74,12 @@ def pixels_over_threshold(real, fake, threshold):
     vertical blur needs. A row whose five rows stay below a bound is left at zero without
     the vertical blur: the vertical taps sum to 16, so no channel of the blurred difference
     exceeds 16 times the largest horizontal value among them, and the distance stays at or
-    below the threshold when ``3 * peak**2 <= 256 * threshold**2``. Most rows of a face
+    below the threshold when ``3 * peak**2 <= 256 * mask_threshold**2``. Most rows of a face
     crop cross no manipulated pixel and are skipped.
 
     Args:
       real, fake: (h, 3 * w) uint8, each row a crop row's RGB values side by side.
-      threshold: the distance a pixel must exceed.
+      mask_threshold: the distance a pixel must exceed.
 
     Returns:
       ``(over, count, x0, y0, x1, y1)``: the (h, w) uint8 {0, 1} image, its number of
@@ -87,8 +87,8 @@ def pixels_over_threshold(real, fake, threshold):
     """
     height, values = real.shape
     width = values // _CHANNELS
-    limit = np.float32((threshold * _TAP_SUM * _TAP_SUM) ** 2)
-    bound = _TAP_SUM * _TAP_SUM * threshold * threshold
+    limit = np.float32((mask_threshold * _TAP_SUM * _TAP_SUM) ** 2)
+    bound = _TAP_SUM * _TAP_SUM * mask_threshold * mask_threshold
     ring = np.empty((5, values), np.int16)
     ring_peaks = np.empty(5, np.int64)
     padded = np.empty(values + 12, np.int16)

@@ -8,11 +8,11 @@ import numpy as np
 # How the mask threshold (a blurred RGB distance, 0-255 units) is set when none is fixed:
 # from the pair's own codec noise, the distance exceeded by only 0.5% of the pixels away
 # from the face box, but at least 4. Chosen by measurement (docs/METHOD.md, section 2,
-# "Mask threshold"): on the official FF++/DFD example frames encoded at CRF 23 it gives
-# IoU with the official masks of 0.80 (Deepfakes), 0.58 (DFD), 0.43 (NeuralTextures),
-# and on the lossy NeuralTextures 004_982 pair it rises to about 29, where a fixed 5 flags
-# 44% of the pixels away from the face. The floor guards flat backgrounds, whose noise
-# is lower than a textured face's.
+# "Mask threshold and holes"): on the official FF++/DFD example frames encoded at CRF 23
+# it gives IoU with the official masks of 0.78 (Deepfakes), 0.62 (DFD), 0.44
+# (NeuralTextures), and on the lossy NeuralTextures 004_982 pair it rises to about 29,
+# where a fixed 5 flags 41% of the pixels away from the face. The floor guards flat
+# backgrounds, whose noise is lower than a textured face's.
 NOISE_QUANTILE = 0.995
 MASK_THRESHOLD_FLOOR = 4.0
 # Points of the grid sampled away from the face box, per frame: enough that the pooled
