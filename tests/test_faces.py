@@ -193,15 +193,24 @@ MAIN, OTHER = (0, 0, 200, 200), (400, 100, 560, 260)
 
 
 def test_the_face_holding_the_difference_is_chosen_not_the_main_one():
-    assert manipulated_face(_differs((440, 140, 500, 200)), 4, [MAIN, OTHER], 100) == OTHER
-    assert manipulated_face(_differs((40, 40, 100, 100)), 4, [MAIN, OTHER], 100) == MAIN
+    assert manipulated_face(_differs((440, 140, 500, 200)), 4, [MAIN, OTHER]) == OTHER
+    assert manipulated_face(_differs((40, 40, 100, 100)), 4, [MAIN, OTHER]) == MAIN
 
 
 def test_a_fake_without_any_difference_keeps_the_main_face():
-    assert manipulated_face(_differs(), 4, [MAIN, OTHER], 100) == MAIN
+    assert manipulated_face(_differs(), 4, [MAIN, OTHER]) == MAIN
 
 
 def test_a_difference_outside_every_face_means_the_changed_face_was_not_found():
-    assert manipulated_face(_differs((240, 300, 280, 340)), 4, [MAIN, OTHER], 100) is None
-    # a speck smaller than the mask's component rule (8 x 8 px < 100 px) is codec noise
-    assert manipulated_face(_differs((240, 300, 248, 308)), 4, [MAIN, OTHER], 100) == MAIN
+    assert manipulated_face(_differs((240, 300, 280, 340)), 4, [MAIN, OTHER]) is None
+    # larger than what differs inside the main face: that face is not the one changed
+    assert manipulated_face(_differs((240, 300, 280, 340), (40, 40, 60, 60)), 4, [MAIN, OTHER]) is None
+
+
+def test_codec_noise_and_a_change_spilling_over_the_box_do_not_hide_the_changed_face():
+    noise = (240, 300, 256, 316)  # 256 px, under a 20 x 20 face
+    assert manipulated_face(_differs(noise), 4, [MAIN, OTHER]) == MAIN
+    spilling = (440, 200, 500, 300)  # from inside OTHER across its bottom edge (y = 260)
+    assert manipulated_face(_differs(spilling), 4, [MAIN, OTHER]) == OTHER
+    # a change elsewhere smaller than the chosen face's own is noise beside a found face
+    assert manipulated_face(_differs((240, 300, 280, 340), (420, 120, 540, 240)), 4, [MAIN, OTHER]) == OTHER

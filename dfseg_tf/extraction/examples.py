@@ -246,7 +246,7 @@ def frame_pair_example(
     s = _ALIGNMENT_STRIDE
     differs = blurred_distance(real[::s, ::s], fake[::s, ::s]) > config.threshold
     _check_aligned(differs, candidates, config, entry, index)
-    box = manipulated_face(differs, s, candidates, config.min_component_pixels)
+    box = manipulated_face(differs, s, candidates)
     if box is None:
         raise FrameSkipped(f"face not found: {entry.path}: frame {index} differs from its original outside every face found")
     fake_crop, real_crop = box_pixels(fake, box), box_pixels(real, box)
