@@ -30,7 +30,13 @@ import time
 import cv2
 import numpy as np
 
-from dfseg_tf.corpus import CorpusSpec, load_planted_face_boxes, write_dfd_corpus, write_dfdc_corpus, write_faceforensics_corpus
+from dfseg_tf.corpus import (
+    CorpusSpec,
+    load_planted_face_boxes,
+    write_dfd_corpus,
+    write_dfdc_corpus,
+    write_faceforensics_corpus,
+)
 from dfseg_tf.extraction import (
     BoxCache,
     ExtractionConfig,
@@ -42,15 +48,16 @@ from dfseg_tf.extraction import (
     sample_frame_indices,
     square_box,
 )
-from dfseg_tf.extraction.detectors import CascadeDetector, BlazeFaceDetector, calibration_from_pairs
-from dfseg_tf.extraction.faces import FaceDetector
 from dfseg_tf.extraction.blazeface import FULL_RANGE, SHORT_RANGE
+from dfseg_tf.extraction.detectors import BlazeFaceDetector, CascadeDetector, calibration_from_pairs
+from dfseg_tf.extraction.faces import FaceDetector
 from dfseg_tf.sources import list_faceforensics
 from experiments.bench_output import write_and_print
 
 MATCH_IOU = 0.3
 MARGIN = 0.2
 SIZE_1080P = (1920, 1080)
+CORPORA = {"dfdc": write_dfdc_corpus, "ff": write_faceforensics_corpus, "dfd": write_dfd_corpus}
 
 
 def parse_args(argv=None):
@@ -62,6 +69,8 @@ def parse_args(argv=None):
                         help="frames sampled per fake when the real pairs go through extraction (default: 32)")
     parser.add_argument("--workdir", type=pathlib.Path, default=None,
                         help="where the miniature corpora are written (default: a temporary folder)")
+    parser.add_argument("--corpora", default=",".join(CORPORA),
+                        help=f"comma-separated miniature corpora to measure on (default: {','.join(CORPORA)})")
     parser.add_argument("--detectors", default=",".join(DETECTORS),
                         help=f"comma-separated candidates (default: all: {','.join(DETECTORS)})")
     parser.add_argument("--output", type=pathlib.Path, default=pathlib.Path("results/bench_detectors.json"),
@@ -89,10 +98,10 @@ def real_frames(root: pathlib.Path, n: int):
             yield f"{path.stem}@{index}", cv2.resize(frame, SIZE_1080P, interpolation=cv2.INTER_LINEAR)
 
 
-def corpus_frames(workdir: pathlib.Path, n: int):
+def corpus_frames(workdir: pathlib.Path, n: int, corpora):
     """(name, frame, true x0, y0, x1, y1 box) of the sampled frames of each miniature original with a usable fake."""
-    for name, write in (("dfdc", write_dfdc_corpus), ("ff", write_faceforensics_corpus), ("dfd", write_dfd_corpus)):
-        manifest = write(workdir / name, CorpusSpec())
+    for name in corpora:
+        manifest = CORPORA[name](workdir / name, CorpusSpec())
         seen = set()
         for fake in manifest.fakes():
             if fake.fault or not fake.original_id or fake.original_id in seen:
@@ -204,7 +213,7 @@ def run(args) -> dict:
         results["real_pairs_extraction"] = real_pairs_extraction(args.real, pair_detectors, args.pair_frames)
     with tempfile.TemporaryDirectory() as temporary:
         workdir = args.workdir or pathlib.Path(temporary)
-        _, frames, boxes = zip(*corpus_frames(workdir, args.frames))
+        _, frames, boxes = zip(*corpus_frames(workdir, args.frames, args.corpora.split(",")))
         sets["corpus"] = (list(frames), list(boxes), list(frames), detectors[REFERENCE].detect_many(frames))
     for name in names:
         per_set = {}
