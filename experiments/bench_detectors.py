@@ -151,7 +151,8 @@ def agreement(faces_per_frame, references, mtcnn_faces, frames) -> dict:
         if before is None:
             continue
         box_ious.append(iou(xyxy(face.box), xyxy(before.box)))
-        crop_ious.append(iou(square_box(face.box, width, height, MARGIN), square_box(before.box, width, height, MARGIN)))
+        crop_now, crop_before = (square_box(f.box, width, height, MARGIN) for f in (face, before))
+        crop_ious.append(iou(crop_now, crop_before))
         pairs.append((face, before.box))
     return {
         "frames": len(references), "found": found, "missed": len(references) - found, "extra_faces": extra,
@@ -163,7 +164,8 @@ def agreement(faces_per_frame, references, mtcnn_faces, frames) -> dict:
 
 def _match(faces, reference):
     """The face overlapping the reference box most, if by IoU >= ``MATCH_IOU``."""
-    overlap, face = max(((iou(xyxy(face.box), reference), face) for face in faces), key=lambda m: m[0], default=(0, None))
+    overlaps = ((iou(xyxy(face.box), reference), face) for face in faces)
+    overlap, face = max(overlaps, key=lambda match: match[0], default=(0, None))
     return face if overlap >= MATCH_IOU else None
 
 
@@ -226,7 +228,8 @@ def run(args) -> dict:
         if name.startswith("blazeface"):
             calibration = detectors[name].calibration
             per_set["fitted_calibration"] = {
-                set_name: calibration_from_pairs(figures["_pairs"], calibration) for set_name, figures in per_set.items()
+                set_name: calibration_from_pairs(figures["_pairs"], calibration)
+                for set_name, figures in per_set.items()
             }
         if isinstance(detectors[name], CascadeDetector):
             per_set["frames_sent_to_fallback"] = detectors[name].frames_to_fallback

