@@ -1,4 +1,5 @@
-"""Face boxes: squaring and clipping, MTCNN on a real photograph, filling gaps, the disk cache."""
+"""Face boxes: squaring and clipping, MTCNN on a real photograph, filling gaps, the disk cache,
+the main face of a video and the face a fake changed."""
 
 import json
 
