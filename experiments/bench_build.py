@@ -4,14 +4,15 @@
 
 Measures, on the synthetic corpus (320x240, 16-frame videos) at two corpus sizes
 (``--parts``; corpora written once, not timed):
-- decode + detection alone: every sampled frame of every video decoded once, MTCNN run
-  once per original (the least work any build must do);
+- decode + detection alone: every sampled frame of every video decoded once, the face
+  detector (``default_detector``: BlazeFace, MTCNN where it is unsure) run once per
+  original (the least work any build must do);
 - extraction alone: ``extract_many`` in this process (detection once per original,
   crops, masks), without TFDS;
 - the TFDS build without Beam, and with Beam on the DirectRunner in multi_processing mode
   with each ``--workers`` count.
 Each is fitted as ``seconds = a + b * videos`` over the two sizes: ``a`` is the fixed
-start-up (a Beam worker imports TensorFlow and loads MTCNN), ``b`` the cost of one more
+start-up (a Beam worker imports TensorFlow and loads the detector), ``b`` the cost of one more
 video; CPU seconds (this process and the children it waited for) are fitted the same
 way, but a Beam build's CPU seconds miss what its workers spent when the runner does not
 wait for them: compare Beam builds by wall time.
@@ -48,8 +49,8 @@ from dfseg_tf.corpus.planting import fake_plan, original_plan, write_plan
 from dfseg_tf.data.pipeline import segmentation_batches
 from dfseg_tf.extraction import (
     ExtractionConfig,
-    FaceDetector,
     VideoSkipped,
+    default_detector,
     extract_many,
     extract_video,
     iter_frames,
@@ -146,7 +147,8 @@ def time_decode_and_detection(entries, config, detector) -> dict:
                 indices = sample_frame_indices(probe(entry.path).n_frames, config.frames_per_video)
                 if entry.original_path is not None and entry.original_id not in originals:
                     originals.add(entry.original_id)
-                    original_face_boxes(entry.original_path, config, detector)
+                    original_face_boxes(entry.original_path, detector, frames_per_video=config.frames_per_video,
+                                        margin=config.margin)
                 if entry.path != entry.original_path:
                     frames += sum(1 for _ in iter_frames(entry.path, indices))
                 else:
@@ -204,7 +206,7 @@ def measure_synthetic(args, work: pathlib.Path) -> dict:
     config = config_cls(name=f"synthetic_bench{args.frames_per_video}", dataset="synthetic",
                         frames_per_video=args.frames_per_video)
     plan = config.build_plan()
-    detector = FaceDetector()  # loaded before the in-process stages' clocks start
+    detector = default_detector()  # loaded before the in-process stages' clocks start
     stages = ["decode_and_detection", "extraction", "build_local"]
     if not args.skip_beam:
         stages += [f"build_beam_{workers}_workers" for workers in args.workers]
@@ -249,11 +251,13 @@ def measure_hd_pair(args, work: pathlib.Path) -> dict:
     """CPU seconds of each per-video step of a build on a DFDC-sized 1080p original and fake."""
     original, fake = write_hd_pair(work / "hd_pair", args.hd_seconds)
     config = ExtractionConfig(frames_per_video=args.hd_frames_per_video)
-    detector = FaceDetector()
+    detector = default_detector()
     _, first_frame = next(iter_frames(original.path, [0]))
-    detector.largest(first_frame)  # warm-up: MTCNN's first call at a frame size traces its graphs
+    detector.detect_many([first_frame])  # warm-up: the interpreter's first call allocates its buffers
+    detector.fallback.detect_many([first_frame])  # and MTCNN, loaded once per worker, traces its graphs
     with _Clock() as detection:
-        boxes = original_face_boxes(original.path, config, detector)
+        boxes = original_face_boxes(original.path, detector, frames_per_video=config.frames_per_video,
+                                    margin=config.margin)
     with _Clock() as original_extraction:
         extract_video(original, config, boxes=boxes)
     with _Clock() as fake_extraction:
@@ -263,7 +267,7 @@ def measure_hd_pair(args, work: pathlib.Path) -> dict:
         "width": info.width, "height": info.height, "n_frames": info.n_frames,
         "megabytes": {"original": original.path.stat().st_size / 2**20, "fake": fake.path.stat().st_size / 2**20},
         "frames_per_video": len(examples),
-        "detect_original": detection.figures(),
+        "detect_original": detection.figures(frames_to_mtcnn=detector.frames_to_fallback),
         "extract_original": original_extraction.figures(),
         "extract_fake": fake_extraction.figures(),
     }

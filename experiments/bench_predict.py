@@ -9,7 +9,9 @@ given, an untrained U-Net (speed does not depend on the weights). Then measures:
   the seconds its report gives for the clip;
 - warm: ``Predictor.predict`` on the clip ``--repeats`` times in this process for each
   ``--detect-sides`` value, median seconds per stage (decode, detect, model, overlay) and
-  median CPU seconds of a run.
+  median CPU seconds of a run. The detector is the cascade (BlazeFace, then MTCNN where
+  BlazeFace is unsure); the detect side only shrinks MTCNN's frames, so the frames MTCNN
+  looked at are reported too (``frames_to_mtcnn``).
 
 The machine is shared, so the load average at the start and end is recorded too.
 
@@ -129,6 +131,7 @@ def measure_warm(clip, model, workdir: pathlib.Path, args) -> dict:
             "seconds": statistics.median(run.seconds for run in runs),
             "cpu_seconds": statistics.median(cpu for _, cpu in timed),  # steadier than wall time on a shared machine
             "faces_found": sum(len(frame.faces) for frame in runs[-1].frames),
+            "frames_to_mtcnn": predictor.detector.frames_to_fallback,
             "stage_seconds": {s: statistics.median(run.stage_seconds.get(s, 0.0) for run in runs) for s in STAGES},
         }
     return results
@@ -174,11 +177,12 @@ def print_table(results: dict) -> None:
     print(f"cold `dfseg predict` (default detect side {results['default_detect_side']}): "
           f"{cold['command_seconds']:.1f} s for the command ({cold['command_cpu_seconds']:.1f} CPU s), "
           f"{cold['video_seconds']:.1f} s for the clip")
-    print("\ndetect side  first s  median s  median CPU s  " + "  ".join(f"{s:>8}" for s in STAGES) + "  faces")
+    print("\ndetect side  first s  median s  median CPU s  " + "  ".join(f"{s:>8}" for s in STAGES)
+          + "  faces  frames to MTCNN")
     for side, row in results["warm"].items():
         stages = "  ".join(f"{row['stage_seconds'][s]:8.2f}" for s in STAGES)
         print(f"{side:11d}  {row['first_seconds']:7.2f}  {row['seconds']:8.2f}  {row['cpu_seconds']:12.2f}  {stages}  "
-              f"{row['faces_found']:5d}")
+              f"{row['faces_found']:5d}  {row['frames_to_mtcnn']:15d}")
 
 
 def main(argv=None):

@@ -12,8 +12,10 @@ import shutil
 import cv2
 import pytest
 
+from dfseg_tf.corpus import CorpusSpec, write_faceforensics_corpus
 from dfseg_tf.extraction import iter_frames
-from experiments import bench_build, bench_masks, bench_predict, bench_train
+from dfseg_tf.sources import list_faceforensics
+from experiments import bench_build, bench_detectors, bench_masks, bench_predict, bench_train
 
 DUMMY_DATA = pathlib.Path(__file__).resolve().parents[1] / "datasets" / "dfdc_masks" / "dummy_data"
 
@@ -129,3 +131,24 @@ def test_bench_build_fits_every_stage_and_projects_the_full_dfdc(tmp_path):
     assert hours["16"] < hours["1"]
     assert results["input_pipeline"]["images"] == 64
     assert results["input_pipeline"]["images_per_s"] > 0
+
+
+def test_bench_detectors_compares_detectors_on_real_layout_frames_and_the_corpus(tmp_path):
+    """The miniature FaceForensics++ corpus stands in for the real FF++ folder (same layout)."""
+    ff = write_faceforensics_corpus(tmp_path / "ff", CorpusSpec(), pairs=1)
+    results = _run(bench_detectors.main, [
+        "--real", str(ff.root), "--corpora", "dfd", "--frames", "2", "--pair-frames", "2",
+        "--detectors", "mtcnn_960,blazeface_full,cascade", "--workdir", str(tmp_path / "corpora"),
+    ], tmp_path / "detectors.json")
+
+    assert set(results["detectors"]) == {"mtcnn_960", "blazeface_full", "cascade"}
+    for name, per_set in results["detectors"].items():
+        for set_name in ("real_1080p", "corpus"):
+            row = per_set[set_name]
+            assert row["found"] + row["missed"] == row["frames"] > 0
+            assert 0 < row["crop_iou_min"] <= row["crop_iou_mean"] <= 1
+        assert per_set["real_1080p"]["cpu_seconds_per_frame"] > 0
+    assert results["detectors"]["mtcnn_960"]["real_1080p"]["crop_iou_mean"] == 1.0  # the reference itself
+    assert "scale" in results["detectors"]["blazeface_full"]["fitted_calibration"]["corpus"]
+    n_fakes = sum(entry.is_fake for entry in list_faceforensics(ff.root))
+    assert len(results["real_pairs_extraction"]) == 2 * n_fakes  # each fake with MTCNN and with the cascade

@@ -6,23 +6,28 @@ import cv2
 import numpy as np
 import pytest
 
+import skimage.data
+from matplotlib import get_data_path
+from matplotlib import image as mpl_image
+
 from dfseg_tf.corpus import (
     CorpusSpec,
     load_planted_masks,
     write_dfd_corpus,
     write_dfdc_corpus,
     write_faceforensics_corpus,
+    write_h264,
 )
 from dfseg_tf.extraction import (
     BoxCache,
     ExtractionConfig,
-    FaceDetector,
     SkipReport,
     VideoSkipped,
     extract_many,
     extract_video,
 )
-from dfseg_tf.sources import list_dfd, list_dfdc, list_dfdc_test_set, list_faceforensics
+from dfseg_tf.extraction.detectors import default_detector
+from dfseg_tf.sources import VideoEntry, list_dfd, list_dfdc, list_dfdc_test_set, list_faceforensics
 
 FRAMES = 4
 CONFIG = ExtractionConfig(frames_per_video=FRAMES)
@@ -31,7 +36,7 @@ CORPUS_PARTS = 10  # write_dfdc_corpus's parts: split as a DFDC of 10 parts
 
 @pytest.fixture(scope="module")
 def detector():
-    return FaceDetector()
+    return default_detector()
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +165,49 @@ def test_fake_without_an_original_is_cropped_on_its_own_face(dfdc, detector):
     fake = next(e for e in list_dfdc_test_set(dfdc.test_set_dir) if e.is_fake)
     examples = extract_video(fake, CONFIG, detector=detector)
     assert len(examples) == FRAMES and not any(e.mask.any() for e in examples)
+
+
+def _two_faces_frame() -> np.ndarray:
+    """480x360: the astronaut's face large on the left, Grace Hopper's smaller on the right."""
+    frame = np.full((360, 480, 3), 120, np.uint8)
+    astronaut = cv2.resize(skimage.data.astronaut()[30:200, 150:300], (240, 272), interpolation=cv2.INTER_AREA)
+    frame[40:312, 20:260] = astronaut  # face about 133 x 171 px
+    grace = np.asarray(mpl_image.imread(f"{get_data_path()}/sample_data/grace_hopper.jpg"))[60:380, 140:390, :3]
+    frame[100:244, 320:432] = cv2.resize(grace, (112, 144), interpolation=cv2.INTER_AREA)  # face about 78 x 99 px
+    return frame
+
+
+GRACE_FACE_CENTRE = (378, 180)
+BACKGROUND_PATCH = (slice(312, 352), slice(300, 340))  # away from both faces' boxes
+
+
+def test_a_fake_is_cropped_on_the_face_it_changed_and_frames_whose_change_is_elsewhere_are_skipped(tmp_path, detector):
+    """Two real faces; the fake changes the SMALLER one in frames 0-2, and a patch of
+    background (no face) in frames 3-5: those cannot be labelled and are counted as skipped."""
+    original = _two_faces_frame()
+    changed_face = original.copy()
+    cv2.ellipse(changed_face, GRACE_FACE_CENTRE, (28, 36), 0, 0, 360, (200, 60, 160), -1)
+    changed_background = original.copy()
+    changed_background[BACKGROUND_PATCH] = (40, 200, 40)
+    write_h264(tmp_path / "original.mp4", [original] * 6)
+    write_h264(tmp_path / "fake.mp4", [changed_face] * 3 + [changed_background] * 3)
+    fake = VideoEntry("fake", tmp_path / "fake.mp4", "fake", "train", "dfdc", "original", tmp_path / "original.mp4")
+    report = SkipReport()
+
+    examples = extract_video(fake, ExtractionConfig(frames_per_video=6), detector=detector, report=report)
+
+    assert [e.frame_index for e in examples] == [0, 1, 2]
+    for example in examples:
+        x0, y0, x1, y1 = example.box
+        assert x0 <= GRACE_FACE_CENTRE[0] < x1 and y0 <= GRACE_FACE_CENTRE[1] < y1 and x1 - x0 < 200
+        assert example.mask.mean() > 0.1  # the changed face, not an empty mask
+    assert [(s["frame_index"], s["reason"].split(":")[0]) for s in report.skipped_frames] == [
+        (3, "face not found"), (4, "face not found"), (5, "face not found"),
+    ]
+    assert "3 frames of used videos skipped (3 face not found)" in report.summary_line()
+    real = extract_video(VideoEntry("original", tmp_path / "original.mp4", "real", "train", "dfdc", "original", None),
+                         ExtractionConfig(frames_per_video=6), detector=detector)
+    assert all(e.box[2] - e.box[0] > 200 for e in real)  # a real video is cropped on its main (larger) face
 
 
 def test_config_rejects_nonsense_and_says_which_sources_may_be_shorter():

@@ -1,4 +1,5 @@
-"""Face boxes: squaring and clipping, MTCNN on a real photograph, filling gaps, the disk cache."""
+"""Face boxes: squaring and clipping, MTCNN on a real photograph, filling gaps, the disk cache,
+the main face of a video and the face a fake changed."""
 
 import json
 
@@ -14,7 +15,10 @@ from dfseg_tf.extraction.faces import (
     batched,
     box_pixels,
     crop_face,
+    candidate_boxes,
     fill_missing_boxes,
+    main_face_track,
+    manipulated_face,
     square_box,
 )
 from dfseg_tf.extraction.report import VideoSkipped
@@ -135,14 +139,79 @@ def test_no_face_in_any_frame_skips_the_video():
 
 
 def test_box_cache_survives_a_new_process_and_writes_atomically(tmp_path):
-    boxes = {0: (1, 2, 3, 4), 7: None}
-    BoxCache(tmp_path).put("original/000", boxes)
-    assert BoxCache(tmp_path).get("original/000") == boxes  # a fresh cache reads the file
+    faces = {0: [(1, 2, 3, 4), (5, 6, 7, 8)], 7: []}
+    BoxCache(tmp_path).put("original/000", faces)
+    assert BoxCache(tmp_path).get("original/000") == faces  # a fresh cache reads the file
     assert BoxCache(tmp_path).get("original/001") is None
     assert [p.name for p in tmp_path.iterdir()] == ["original%2F000.json"]  # no temporary file left
-    assert json.loads((tmp_path / "original%2F000.json").read_text())["original_id"] == "original/000"
+    payload = json.loads((tmp_path / "original%2F000.json").read_text())
+    assert payload["original_id"] == "original/000" and payload["format"] == BoxCache.FORMAT
 
 
 def test_box_cache_ignores_a_damaged_file(tmp_path):
     (tmp_path / "abc.json").write_text('{"boxes": {"0": [1, 2')
     assert BoxCache(tmp_path).get("abc") is None
+
+
+def test_box_cache_does_not_misread_a_file_of_the_first_format(tmp_path):
+    """Format 1 kept one box (or null) per frame; read as format 2 it would be a list of four faces."""
+    (tmp_path / "abc.json").write_text(json.dumps({"original_id": "abc", "boxes": {"0": [1, 2, 3, 4], "5": None}}))
+    assert BoxCache(tmp_path).get("abc") is None
+
+
+PRESENTER = [(100 + 3 * t, 50, 300 + 3 * t, 250) for t in range(6)]  # 200 px, moving right
+INSET = (600, 40, 900, 340)  # 300 px: larger, but in two frames only
+
+
+def test_main_face_is_followed_not_the_largest_of_each_frame():
+    faces = {t * 10: [INSET, PRESENTER[t]] if t in (2, 3) else [PRESENTER[t]] for t in range(6)}
+    faces[40] = []  # the presenter is missed in one frame
+    track = main_face_track(faces)
+    assert track == {0: PRESENTER[0], 10: PRESENTER[1], 20: PRESENTER[2], 30: PRESENTER[3], 40: None, 50: PRESENTER[5]}
+
+
+def test_main_face_of_two_equally_present_faces_is_the_larger():
+    small, large = (0, 0, 50, 50), (200, 0, 300, 100)
+    assert set(main_face_track({0: [small, large], 1: [large, small]}).values()) == {large}
+    assert main_face_track({0: [], 1: []}) == {0: None, 1: None}
+
+
+def test_candidates_put_the_main_face_first_once():
+    a, b = (0, 0, 10, 10), (20, 0, 30, 10)
+    assert candidate_boxes([b, a], a) == [a, b]
+    assert candidate_boxes([], a) == [a]
+
+
+def _differs(*regions, shape=(100, 160)):
+    """A strided 'differs' map (stride 4, so a 400x640 frame) with the given x0, y0, x1, y1 frame regions set."""
+    differs = np.zeros(shape, bool)
+    for x0, y0, x1, y1 in regions:
+        differs[y0 // 4 : y1 // 4, x0 // 4 : x1 // 4] = True
+    return differs
+
+
+MAIN, OTHER = (0, 0, 200, 200), (400, 100, 560, 260)
+
+
+def test_the_face_holding_the_difference_is_chosen_not_the_main_one():
+    assert manipulated_face(_differs((440, 140, 500, 200)), 4, [MAIN, OTHER]) == OTHER
+    assert manipulated_face(_differs((40, 40, 100, 100)), 4, [MAIN, OTHER]) == MAIN
+
+
+def test_a_fake_without_any_difference_keeps_the_main_face():
+    assert manipulated_face(_differs(), 4, [MAIN, OTHER]) == MAIN
+
+
+def test_a_difference_outside_every_face_means_the_changed_face_was_not_found():
+    assert manipulated_face(_differs((240, 300, 280, 340)), 4, [MAIN, OTHER]) is None
+    # larger than what differs inside the main face: that face is not the one changed
+    assert manipulated_face(_differs((240, 300, 280, 340), (40, 40, 60, 60)), 4, [MAIN, OTHER]) is None
+
+
+def test_codec_noise_and_a_change_spilling_over_the_box_do_not_hide_the_changed_face():
+    noise = (240, 300, 256, 316)  # 256 px, under a 20 x 20 face
+    assert manipulated_face(_differs(noise), 4, [MAIN, OTHER]) == MAIN
+    spilling = (440, 200, 500, 300)  # from inside OTHER across its bottom edge (y = 260)
+    assert manipulated_face(_differs(spilling), 4, [MAIN, OTHER]) == OTHER
+    # a change elsewhere smaller than the chosen face's own is noise beside a found face
+    assert manipulated_face(_differs((240, 300, 280, 340), (420, 120, 540, 240)), 4, [MAIN, OTHER]) == OTHER

@@ -17,7 +17,7 @@ import skimage.data
 
 from dfseg_tf.cli import main
 from dfseg_tf.corpus import write_h264
-from dfseg_tf.extraction import ExtractionConfig, FaceDetector, extract_video, iter_frames
+from dfseg_tf.extraction import ExtractionConfig, default_detector, extract_video, iter_frames
 from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION, ModelCard
 from dfseg_tf.models.unet import build_unet
 from dfseg_tf.predict.config import PredictConfig
@@ -331,11 +331,11 @@ def test_console_script_keeps_tensorflow_start_up_quiet(tmp_path, models, media)
 
 
 def test_predict_cuts_faces_exactly_as_training_examples_are_cut(models, media):
-    """Same box rule and margin (both configs' defaults), same resize: a model sees at
-    prediction the crops it learnt from. At 384x288 neither detector shrinks the frame."""
+    """Same detector, box rule and margin (both configs' defaults), same resize: a model
+    sees at prediction the crops it learnt from."""
     video = media["video"]
     entry = VideoEntry("clip", video, REAL, TRAIN, "dfdc", "clip", video)
-    examples = extract_video(entry, ExtractionConfig(frames_per_video=int(N_FRAMES)), detector=FaceDetector())
+    examples = extract_video(entry, ExtractionConfig(frames_per_video=int(N_FRAMES)), detector=default_detector())
     predictor = Predictor(FaceModel.load(models["unet"]), PredictConfig(frames=int(N_FRAMES)))
     frames = [frame for _, frame in iter_frames(video, [example.frame_index for example in examples])]
     assert len(frames) == len(examples) == 4

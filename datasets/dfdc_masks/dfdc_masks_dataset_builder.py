@@ -63,7 +63,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         "1.0.0": "Initial release.",
         "1.1.0": "Mask threshold set per video from the pair's codec noise (fixed 30 before), holes "
                  "enclosed by a mask filled; features official_mask and has_official_mask (FaceForensics++ "
-                 "and DFD masks/videos); config fields mask_threshold (was threshold) and fill_holes.",
+                 "and DFD masks/videos); config fields mask_threshold (was threshold) and fill_holes. Faces "
+                 "found by BlazeFace then MTCNN; a real video cropped on its main face tracked across frames, "
+                 "a fake on the face that holds the difference; frames whose change is outside every face skipped.",
     }
     BUILDER_CONFIGS = [
         DfdcMasksConfig(

@@ -6,7 +6,7 @@ and its fakes, CoGroupByKey on ``original_id``) and extracts their frames. Every
 shares its original's split, so each split runs its own two stages. Everything that is
 pickled to workers lives in this module, imported from the installed package.
 
-Both stages also count the frames they put through MTCNN, per original, and each split
+Both stages also count the frames they put through the face detector, per original, and each split
 logs one line of those counts when it is done (``detection_summary``): the check that
 detection ran once per original however many workers there were. The counts travel as
 data, not as Beam metrics, so a bundle the runner retries is not counted twice.
@@ -19,7 +19,8 @@ import apache_beam as beam
 
 from dfseg_tf.build.examples import keyed_examples
 from dfseg_tf.build.reports import write_report
-from dfseg_tf.extraction import FaceDetector, extract_video, original_face_boxes
+from dfseg_tf.extraction import extract_video, original_face_boxes
+from dfseg_tf.extraction.detectors import default_detector
 from dfseg_tf.extraction.report import SkipReport, VideoSkipped
 from dfseg_tf.sources.entry import VideoEntry
 
@@ -37,31 +38,35 @@ def _original_of(numbered: tuple[int, VideoEntry]) -> tuple[str, str]:
 
 
 class _DetectOriginalBoxes(beam.DoFn):
-    """(original_id, path) -> (original_id, boxes), or (original_id, the skip reason).
+    """(original_id, path) -> (original_id, faces per frame), or (original_id, the skip reason).
 
     Also a ``detections`` record ``(BOXES_STAGE, original_id, frames detected)`` for
-    every original whose frames went through MTCNN.
+    every original whose frames went through the face detector.
     """
 
     def __init__(self, config):
         self._config = config
 
     def setup(self):
-        self._detector = FaceDetector()  # once per worker: loading MTCNN takes seconds
+        self._detector = default_detector()  # once per worker: loading a detector takes seconds
 
     def process(self, original):
         original_id, path = original
         frames_before = self._detector.frames_detected
         try:
-            yield original_id, original_face_boxes(path, self._config, self._detector)
+            config = self._config
+            yield original_id, original_face_boxes(
+                path, self._detector, frames_per_video=config.frames_per_video, margin=config.margin
+            )
         except VideoSkipped as skipped:
             yield original_id, str(skipped)
         yield from _detection_record(BOXES_STAGE, original_id, self._detector.frames_detected - frames_before)
 
 
 class _ExtractVideos(beam.DoFn):
-    """(original_id, {boxes, videos}) -> examples; one ``report`` record per video, and a
-    ``detections`` record ``(EXTRACT_STAGE, original_id, frames)`` if a video needed MTCNN."""
+    """(original_id, {boxes, videos}) -> examples; one ``report`` record per video (with the
+    frames it skipped), and a ``detections`` record ``(EXTRACT_STAGE, original_id, frames)``
+    if a video needed a detector."""
 
     def __init__(self, config):
         self._config = config
@@ -75,25 +80,27 @@ class _ExtractVideos(beam.DoFn):
         boxes = next(iter(joined["boxes"]), None)
         for number, entry in joined["videos"]:
             frames_before = self._frames_detected()
+            frame_report = SkipReport()
             try:
-                frames = self._extract(entry, boxes)
+                frames = self._extract(entry, boxes, frame_report)
             except VideoSkipped as skipped:
-                yield beam.pvalue.TaggedOutput(_REPORT, (entry.video_id, str(entry.path), str(skipped)))
+                yield beam.pvalue.TaggedOutput(_REPORT, (entry.video_id, str(entry.path), str(skipped), []))
             else:
-                yield beam.pvalue.TaggedOutput(_REPORT, (entry.video_id, str(entry.path), None))
+                outcome = (entry.video_id, str(entry.path), None, frame_report.skipped_frames)
+                yield beam.pvalue.TaggedOutput(_REPORT, outcome)
                 yield from keyed_examples(number, entry, frames)
             yield from _detection_record(EXTRACT_STAGE, entry.original_id, self._frames_detected() - frames_before)
 
     def _frames_detected(self) -> int:
         return 0 if self._detector is None else self._detector.frames_detected
 
-    def _extract(self, entry, boxes):
+    def _extract(self, entry, boxes, report):
         if isinstance(boxes, str):
             # Stage 1 could not read the original (absent, unreadable). extract_video checks
             # and probes the files before it detects anything, so it names this video's own
             # reason ("missing file", "missing original", "unreadable") without detecting.
             boxes = None
-        return extract_video(entry, self._config, boxes=boxes, detector=self._detector_for(entry))
+        return extract_video(entry, self._config, boxes=boxes, detector=self._detector_for(entry), report=report)
 
     def _detector_for(self, entry):
         """A fake allowed to be shorter than its original is sampled over its own length, at
@@ -101,12 +108,12 @@ class _ExtractVideos(beam.DoFn):
         if not (entry.is_fake and self._config.allows_shorter_fake(entry.source)):
             return None
         if self._detector is None:
-            self._detector = FaceDetector()
+            self._detector = default_detector()
         return self._detector
 
 
 def _detection_record(stage: str, original_id: str, frames: int):
-    """The ``detections`` output of a stage that put ``frames`` frames of an original through MTCNN."""
+    """The ``detections`` output of a stage that put ``frames`` frames of an original through the face detector."""
     if frames:
         yield beam.pvalue.TaggedOutput(_DETECTIONS, (stage, original_id, frames))
 
@@ -115,7 +122,7 @@ def detection_summary(records) -> dict[str, dict[str, int]]:
     """Per stage: originals detected, frames detected, and originals detected more than once.
 
     Args:
-      records: ``(stage, original_id, frames)``, one per time a stage ran MTCNN on an original.
+      records: ``(stage, original_id, frames)``, one per time a stage ran the face detector on an original.
     """
     summary = {}
     for stage in (BOXES_STAGE, EXTRACT_STAGE):
@@ -140,18 +147,19 @@ def _log_detections(records, split: str) -> None:
 
 def _write_split_report(outcomes, report_path) -> None:
     report = SkipReport()
-    for video_id, path, reason in sorted(outcomes, key=lambda outcome: outcome[0]):
+    for video_id, path, reason, skipped_frames in sorted(outcomes, key=lambda outcome: outcome[0]):
         if reason is None:
             report.add_processed()
         else:
             report.add_skipped(video_id, path, reason)
+        report.skipped_frames.extend(skipped_frames)
     write_report(report, report_path)
 
 
 @beam.ptransform_fn
 def ExtractSplit(root, entries: list[VideoEntry], config, report_path):  # noqa: N802 (Beam naming)
     """PTransform: pipeline root -> ``(key, example)`` of one split; writes its skip report
-    and logs how many originals and frames each stage put through MTCNN.
+    and logs how many originals and frames each stage put through the face detector.
 
     Args:
       root: the pipeline (``PBegin``), given by TFDS.

@@ -5,7 +5,8 @@ from collections.abc import Iterator
 
 from dfseg_tf.build.examples import keyed_examples
 from dfseg_tf.build.reports import write_report
-from dfseg_tf.extraction import BoxCache, ExtractionConfig, FaceDetector, SkipReport, extract_many
+from dfseg_tf.extraction import BoxCache, ExtractionConfig, SkipReport, extract_many
+from dfseg_tf.extraction.detectors import default_detector
 from dfseg_tf.sources.entry import VideoEntry
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ def generate_split(
     """
     numbers = {entry.video_id: number for number, entry in enumerate(entries)}
     report = SkipReport()
-    extracted = extract_many(entries, config, detector=FaceDetector(), box_cache=BoxCache(box_cache_dir), report=report)
+    extracted = extract_many(
+        entries, config, detector=default_detector(), box_cache=BoxCache(box_cache_dir), report=report
+    )
     for entry, frames in extracted:
         yield from keyed_examples(numbers[entry.video_id], entry, frames)
     write_report(report, report_path)

@@ -42,7 +42,9 @@ def write_report(report: SkipReport, path) -> None:
 
 def read_report(path) -> SkipReport:
     data = json.loads(epath.Path(path).read_text())
-    return SkipReport(processed=data["processed"], skipped=list(data["skipped"]))
+    return SkipReport(
+        processed=data["processed"], skipped=list(data["skipped"]), skipped_frames=list(data.get("skipped_frames", []))
+    )
 
 
 def merge_split_reports(data_dir, target=None) -> SkipReport:

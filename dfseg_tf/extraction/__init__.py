@@ -1,8 +1,10 @@
 """Aligned face crops and manipulation masks from videos (METHOD.md 1-2).
 
-Importing this package does not import TensorFlow; creating a ``FaceDetector`` does.
+Importing this package does not import TensorFlow; creating a detector does
+(``default_detector()``: BlazeFace, then MTCNN where it is unsure).
 """
 
+from dfseg_tf.extraction.detectors import default_detector
 from dfseg_tf.extraction.examples import ExtractionConfig, FrameExample, extract_many, extract_video
 from dfseg_tf.extraction.faces import (
     DETECT_BATCH_FRAMES,
@@ -10,6 +12,7 @@ from dfseg_tf.extraction.faces import (
     BoxCache,
     Face,
     FaceDetector,
+    FrameFaces,
     box_pixels,
     crop_face,
     original_face_boxes,
@@ -28,12 +31,14 @@ __all__ = [
     "Face",
     "FaceDetector",
     "FrameExample",
+    "FrameFaces",
     "SkipReport",
     "VideoInfo",
     "VideoSkipped",
     "blurred_distance",
     "box_pixels",
     "crop_face",
+    "default_detector",
     "downscale",
     "extract_many",
     "extract_video",

@@ -2,7 +2,6 @@
 
 import dataclasses
 import logging
-import math
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -10,12 +9,17 @@ import numpy as np
 from dfseg_tf.extraction.faces import (
     Box,
     BoxCache,
-    FaceDetector,
+    FrameFaces,
     box_pixels,
+    candidate_boxes,
     crop_face,
     fill_missing_boxes,
+    main_face_track,
+    manipulated_face,
     original_face_boxes,
+    strided_window,
 )
+from dfseg_tf.extraction.detectors import default_detector
 from dfseg_tf.extraction.masks import (
     MASK_THRESHOLD_FLOOR,
     NOISE_QUANTILE,
@@ -25,7 +29,7 @@ from dfseg_tf.extraction.masks import (
     threshold_from_noise,
 )
 from dfseg_tf.extraction.official_masks import official_mask_crops
-from dfseg_tf.extraction.report import SkipReport, VideoSkipped
+from dfseg_tf.extraction.report import FrameSkipped, SkipReport, VideoSkipped
 from dfseg_tf.extraction.video import VideoInfo, iter_frames, probe, sample_frame_indices
 from dfseg_tf.sources.entry import VideoEntry
 
@@ -58,8 +62,9 @@ class ExtractionConfig:
         every source, or the ``VideoEntry.source`` values that may (FaceForensics++
         FaceSwap by default).
       alignment_distance, alignment_bound: a fake is not pixel-aligned with its original
-        when more than ``alignment_bound`` of the pixels OUTSIDE the face box (every 4th
-        row and column) are more than ``alignment_distance`` apart after the blur. The
+        when more than ``alignment_bound`` of the pixels OUTSIDE the face boxes (every 4th
+        row and column) are more than ``alignment_distance`` apart after the blur; the
+        same distance picks, among the faces found, the one that holds the change. The
         distance is fixed, not the mask threshold: that one comes from the same pixels'
         noise, so it would rise with a misalignment and hide it. At 30 the codec noise of
         the measured c23 pairs stays under 0.5% even on a very lossy one; aligned fakes
@@ -106,7 +111,8 @@ class FrameExample:
       frame_index: index of the frame in the video (and in its original).
       image: (size, size, 3) uint8 face crop of the entry's OWN video.
       mask: (size, size, 1) uint8 in {0, 1}; all zero for real videos.
-      box: the crop box in source-frame pixels, found on the original.
+      box: the crop box in source-frame pixels, found on the original (its main face;
+        for a fake, the face that holds the difference).
       mask_threshold: the distance ``mask`` was cut at (None for real videos).
       official_mask: the data set's own mask, cut and resized like ``mask``, where it
         ships one (``official_masks``); None otherwise.
@@ -124,31 +130,36 @@ def extract_video(
     entry: VideoEntry,
     config: ExtractionConfig,
     *,
-    boxes: dict[int, Box | None] | None = None,
+    boxes: FrameFaces | None = None,
     box_cache: BoxCache | None = None,
-    detector: FaceDetector | None = None,
+    detector=None,
+    report: SkipReport | None = None,
 ) -> list[FrameExample]:
     """Face crops and masks of the sampled frames of one video.
 
-    A fake is compared with its original frame by frame (same indices, same box, the
-    box found on the original); its sampled pairs are cut as they are decoded and masked
-    once all are in, at the one mask threshold of the video (``video_mask_threshold``),
-    with the official mask beside each where the data set ships one. A real video, or a
-    fake without an original (DFDC's
-    separate test set, whose masks are unknown), is cropped with boxes found on itself
-    and gets all-zero masks.
+    A fake is compared with its original frame by frame (same indices, boxes found on
+    the original), and cropped on the face that holds the difference; a frame whose
+    difference lies outside every face found is skipped (``face not found``, counted in
+    ``report``), never kept as a fake with an empty mask. Its pairs are cut as they are
+    decoded and masked once all are in, at the one mask threshold of the video
+    (``video_mask_threshold``), with the official mask beside each where the data set
+    ships one. A real video, or a fake without an original (DFDC's separate test set,
+    whose masks are unknown), is cropped on its main face, followed from frame to
+    frame, and gets all-zero masks.
 
     Args:
       entry: the video.
       config: sampling, box and mask settings.
-      boxes: boxes of the original by frame index, if already known.
-      box_cache: where boxes of originals are looked up and stored.
-      detector: the shared face detector; needed only when boxes must be detected.
+      boxes: faces of the original by frame index, if already known.
+      box_cache: where faces of originals are looked up and stored.
+      detector: the shared face detector; needed only when faces must be detected.
+      report: where skipped frames are counted.
 
     Raises:
       VideoSkipped: ``"<kind>: <detail naming the file>"`` for every fault of the input,
         with kind one of: missing file, missing original, unreadable, size mismatch,
-        length mismatch, not aligned, no face, or the entry's own ``skip_reason``.
+        length mismatch, not aligned, no face (also when no frame's changed face was found),
+        or the entry's own ``skip_reason``.
     """
     reference = _reference_path(entry)
     info = probe(entry.path)
@@ -159,11 +170,22 @@ def extract_video(
     if not indices:
         raise VideoSkipped(f"unreadable: {entry.path}: no frames")
     cache_key = entry.video_id if reference == entry.path else entry.original_id
-    boxes = _boxes_for(reference, cache_key, indices, config, boxes, box_cache, detector)
+    faces = _faces_for(reference, cache_key, indices, config, boxes, box_cache, detector)
+    main = fill_missing_boxes(main_face_track(faces), indices, reference)
     if reference == entry.path:
-        return [_example(i, frame, boxes[i], config) for i, frame in iter_frames(entry.path, indices)]
-    pairs = zip(iter_frames(entry.path, indices), iter_frames(reference, indices))
-    cut = [cut_pair(i, fake, real, boxes[i], config, entry) for (i, fake), (_, real) in pairs]
+        return [_example(i, frame, main[i], config) for i, frame in iter_frames(entry.path, indices)]
+    cut = []
+    for (i, fake), (_, real) in zip(iter_frames(entry.path, indices), iter_frames(reference, indices)):
+        try:
+            cut.append(cut_pair(i, fake, real, candidate_boxes(faces.get(i, []), main[i]), config, entry))
+        except FrameSkipped as skipped:
+            logger.info("%s: %s", entry.video_id, skipped)
+            if report is not None:
+                report.add_skipped_frame(entry.video_id, i, str(skipped))
+    if not cut:
+        raise VideoSkipped(
+            f"no face: {entry.path}: the changed face was found in none of {len(indices)} sampled frames"
+        )
     return fake_examples(entry, info, cut, config)
 
 
@@ -171,21 +193,22 @@ def extract_many(
     entries: Iterable[VideoEntry],
     config: ExtractionConfig,
     *,
-    detector: FaceDetector | None = None,
+    detector=None,
     box_cache: BoxCache | None = None,
     report: SkipReport | None = None,
 ) -> Iterator[tuple[VideoEntry, list[FrameExample]]]:
-    """``extract_video`` over many entries; a skipped video is recorded in ``report`` and the loop goes on.
+    """``extract_video`` over many entries; a skipped video (or frame) is recorded in ``report`` and the loop goes on.
 
-    One detector and one box cache serve all entries, so each original is detected once
-    however many fakes it has (an in-memory cache is used when none is given).
+    One detector (``default_detector`` unless given) and one box cache serve all entries,
+    so each original is detected once however many fakes it has (an in-memory cache is
+    used when none is given).
     """
-    detector = detector or FaceDetector()
+    detector = detector or default_detector()
     box_cache = box_cache or BoxCache()
     report = report if report is not None else SkipReport()
     for entry in entries:
         try:
-            examples = extract_video(entry, config, box_cache=box_cache, detector=detector)
+            examples = extract_video(entry, config, box_cache=box_cache, detector=detector, report=report)
         except VideoSkipped as skip:
             logger.info("skipped %s: %s", entry.video_id, skip)
             report.add_skipped(entry.video_id, entry.path, str(skip))
@@ -223,20 +246,22 @@ def _aligned_length(entry: VideoEntry, fake: VideoInfo, original: VideoInfo, con
     return min(fake.n_frames, original.n_frames)
 
 
-def _boxes_for(reference, cache_key, indices, config, boxes, box_cache, detector) -> dict[int, Box]:
-    """A box for every index: given, cached, or detected now (only for frames not known yet)."""
-    if boxes is None and box_cache is not None:
-        boxes = box_cache.get(cache_key)
-    boxes = dict(boxes or {})
-    missing = [i for i in indices if i not in boxes]
+def _faces_for(reference, cache_key, indices, config, faces, box_cache, detector) -> FrameFaces:
+    """The faces of every index: given, cached, or detected now (only for frames not known yet)."""
+    if faces is None and box_cache is not None:
+        faces = box_cache.get(cache_key)
+    faces = dict(faces or {})
+    missing = [i for i in indices if i not in faces]
     if missing:
         if detector is None:
             logger.warning("creating a face detector for %s; pass one to reuse it", reference)
-            detector = FaceDetector()
-        boxes.update(original_face_boxes(reference, config, detector, indices=missing))
+            detector = default_detector()
+        faces.update(original_face_boxes(
+            reference, detector, frames_per_video=config.frames_per_video, margin=config.margin, indices=missing
+        ))
         if box_cache is not None:
-            box_cache.put(cache_key, boxes)
-    return fill_missing_boxes(boxes, indices, reference)
+            box_cache.put(cache_key, faces)
+    return faces
 
 
 def _example(index: int, frame: np.ndarray, box: Box, config: ExtractionConfig) -> FrameExample:
@@ -263,12 +288,30 @@ class CutPair:
     noise: np.ndarray
 
 
-def cut_pair(index: int, fake: np.ndarray, real: np.ndarray, box: Box, config: ExtractionConfig,
-             entry: VideoEntry) -> CutPair:
-    """Checks one frame of a fake against its original's and keeps what its example needs."""
+def cut_pair(
+    index: int, fake: np.ndarray, real: np.ndarray, candidates: list[Box], config: ExtractionConfig, entry: VideoEntry
+) -> CutPair:
+    """Checks one frame of a fake against its original's, picks the face that holds the
+    difference and keeps what its example needs.
+
+    Args:
+      candidates: face boxes of the original's frame, the main face first
+        (``candidate_boxes``).
+
+    Raises:
+      FrameSkipped: ``face not found: ...`` when the difference lies outside every candidate.
+      VideoSkipped: ``size mismatch`` or ``not aligned``, faults of the whole video.
+    """
     if fake.shape != real.shape:  # the headers agreed, the decoded frames do not
         raise VideoSkipped(f"size mismatch: {entry.path}: frame {index} is {fake.shape}, original's is {real.shape}")
-    _check_aligned(fake, real, box, config, entry, index)
+    s = _ALIGNMENT_STRIDE
+    differs = blurred_distance(real[::s, ::s], fake[::s, ::s]) > config.alignment_distance
+    _check_aligned(differs, candidates, config, entry, index)
+    box = manipulated_face(differs, s, candidates)
+    if box is None:
+        raise FrameSkipped(
+            f"face not found: {entry.path}: frame {index} differs from its original outside every face found"
+        )
     noise = noise_samples(real, fake, box) if config.mask_threshold is None else np.empty(0, np.float32)
     return CutPair(index, box, crop_face(fake, box, config.size), box_pixels(real, box).copy(),
                    box_pixels(fake, box).copy(), noise)
@@ -312,20 +355,20 @@ def fake_examples(
     ]
 
 
-def _check_aligned(fake, real, box: Box, config: ExtractionConfig, entry: VideoEntry, index: int) -> None:
-    """Outside the face box a fake is a re-encoded copy of its original; many differing pixels
-    there mean the two videos are not pixel-aligned (delayed, shifted or another recording)."""
-    s = _ALIGNMENT_STRIDE
-    differs = blurred_distance(real[::s, ::s], fake[::s, ::s]) > config.alignment_distance
+def _check_aligned(
+    differs: np.ndarray, boxes: list[Box], config: ExtractionConfig, entry: VideoEntry, index: int
+) -> None:
+    """Outside the face boxes a fake is a re-encoded copy of its original; many differing pixels
+    there mean the two videos are not pixel-aligned (delayed, shifted or another recording).
+    ``differs`` is the thresholded distance over the whole frame, every ``_ALIGNMENT_STRIDE`` pixels."""
     outside = np.ones(differs.shape, bool)
-    x0, y0, x1, y1 = box
-    outside[y0 // s : math.ceil(y1 / s), x0 // s : math.ceil(x1 / s)] = False
+    for box in boxes:
+        outside[strided_window(box, _ALIGNMENT_STRIDE)] = False
     if not outside.any():
         return
     fraction = float(differs[outside].mean())
     if fraction > config.alignment_bound:
         raise VideoSkipped(
             f"not aligned: {entry.path}: frame {index} differs from original {entry.original_path} "
-            f"outside the face box ({fraction:.0%} of pixels > {config.alignment_bound:.0%})"
+            f"outside the face boxes ({fraction:.0%} of pixels > {config.alignment_bound:.0%})"
         )
-

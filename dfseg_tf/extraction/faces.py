@@ -1,8 +1,13 @@
-"""Faces: MTCNN detection on originals, square crop boxes, and a disk cache of the boxes.
+"""Faces: MTCNN detection, square crop boxes, the main face of a video, the face a fake changed,
+and a disk cache of the boxes.
 
 Faces are detected on the ORIGINAL video only, once per original, and the same boxes are
 cut from every fake of it (METHOD.md 2), as the DFDC winner did: a fake's face may be
-distorted enough to move or lose the detection, the original's cannot be.
+distorted enough to move or lose the detection, the original's cannot be. Every face of a
+frame is kept: a real video is cropped on its main face, followed from frame to frame
+(``main_face_track``), and a fake on the face whose box holds the real/fake difference
+(``manipulated_face``), which need not be the largest (DFD's several people, insets).
+The detector itself is chosen in ``dfseg_tf.extraction.detectors``.
 """
 
 import collections
@@ -10,12 +15,12 @@ import dataclasses
 import itertools
 import json
 import logging
+import math
 import os
 import pathlib
 import tempfile
 import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -23,13 +28,13 @@ import numpy as np
 from dfseg_tf.extraction.report import VideoSkipped
 from dfseg_tf.extraction.video import downscale, iter_frames, probe, sample_frame_indices
 
-if TYPE_CHECKING:
-    from dfseg_tf.extraction.examples import ExtractionConfig
-
 logger = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
 """x0, y0, x1, y1 in source-frame pixels (x1, y1 exclusive): ``frame[y0:y1, x0:x1]``."""
+
+FrameFaces = dict[int, list[Box]]
+"""Frame index -> the square crop box of every face found in that frame, largest first."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,29 +182,124 @@ def crop_face(frame: np.ndarray, box: Box, size: int) -> np.ndarray:
 
 
 def original_face_boxes(
-    original_path, config: "ExtractionConfig", detector: FaceDetector, *, indices=None
-) -> dict[int, Box | None]:
-    """Stage 1 of extraction: the square box of the largest face in each sampled frame of an original.
+    original_path, detector, *, frames_per_video: int, margin: float, indices=None
+) -> FrameFaces:
+    """Stage 1 of extraction: the square box of every face in each sampled frame of an original.
 
     Args:
       original_path: the original (or real) video.
-      config: gives ``frames_per_video`` and ``margin``.
-      detector: the shared detector.
-      indices: frames to detect on; default: ``config.frames_per_video`` evenly spaced.
+      detector: the shared detector (``dfseg_tf.extraction.detectors``).
+      frames_per_video: frames sampled evenly when ``indices`` is not given.
+      margin: added on each side of a face, as a fraction of its longer side.
+      indices: frames to detect on.
 
     Returns:
-      frame index -> box, or None where no face was found.
+      frame index -> boxes, largest first; an empty list where no face was found.
     """
     info = probe(original_path)
     if indices is None:
-        indices = sample_frame_indices(info.n_frames, config.frames_per_video)
+        indices = sample_frame_indices(info.n_frames, frames_per_video)
     boxes = {}
     for batch in batched(iter_frames(original_path, indices), DETECT_BATCH_FRAMES):
         batch_indices, frames = zip(*batch)
         for index, faces in zip(batch_indices, detector.detect_many(frames)):
-            boxes[index] = square_box(faces[0].box, info.width, info.height, config.margin) if faces else None
-    logger.debug("%s: faces in %d of %d frames", original_path, sum(b is not None for b in boxes.values()), len(boxes))
+            boxes[index] = [square_box(face.box, info.width, info.height, margin) for face in faces]
+    logger.debug("%s: faces in %d of %d frames", original_path, sum(bool(b) for b in boxes.values()), len(boxes))
     return boxes
+
+
+def main_face_track(faces: FrameFaces) -> dict[int, Box | None]:
+    """The box of a video's main face in each frame: the face followed through most frames.
+
+    Faces are linked frame to frame, in index order, to the track whose last box is
+    nearest (its centre within half that box's side); a face near no track starts one.
+    The main track is the longest, then the one with the larger boxes, so a person who
+    fills the frame for a moment does not displace the presenter, and an inset picture
+    larger than the presenter in a few frames is not taken instead of them.
+
+    Returns:
+      frame index -> the main face's box, or None in frames where it was not found.
+    """
+    tracks: list[list[tuple[int, Box]]] = []
+    for index in sorted(faces):
+        for box in faces[index]:
+            track = _nearest_track(tracks, index, box)
+            if track is None:
+                tracks.append([(index, box)])
+            else:
+                track.append((index, box))
+    if not tracks:
+        return {index: None for index in faces}
+    main = dict(max(tracks, key=lambda track: (len(track), sum(_side(box) for _, box in track))))
+    return {index: main.get(index) for index in faces}
+
+
+def _nearest_track(tracks, index: int, box: Box):
+    """The track, not yet extended in frame ``index``, whose last box's centre is nearest ``box``'s, if near enough."""
+    best, best_distance = None, math.inf
+    for track in tracks:
+        last_index, last = track[-1]
+        distance = math.dist(_centre(last), _centre(box))
+        if last_index < index and distance <= _side(last) / 2 and distance < best_distance:
+            best, best_distance = track, distance
+    return best
+
+
+def strided_window(box: Box, stride: int) -> tuple[slice, slice]:
+    """The rows and columns of a map sampled every ``stride`` pixels that ``box`` touches."""
+    x0, y0, x1, y1 = box
+    return slice(y0 // stride, math.ceil(y1 / stride)), slice(x0 // stride, math.ceil(x1 / stride))
+
+
+def _centre(box: Box) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def _side(box: Box) -> int:
+    return box[2] - box[0]
+
+
+def candidate_boxes(faces: list[Box], main: Box) -> list[Box]:
+    """The boxes a fake's changed face may be in: the main face's first, then the frame's other faces."""
+    return [main, *(box for box in faces if box != main)]
+
+
+MISSED_FACE_MIN_PIXELS = 400
+"""A changed region away from every face box at least this large (frame pixels) is a face the
+detector missed: 20 x 20, the smallest face the detectors look for."""
+
+
+def manipulated_face(differs: np.ndarray, stride: int, candidates: list[Box]) -> Box | None:
+    """The candidate box that holds the real/fake difference, or None when the difference lies elsewhere.
+
+    Args:
+      differs: where the blurred real/fake distance exceeds the mask threshold, over the
+        whole frame sampled every ``stride`` pixels.
+      stride: the sampling step of ``differs``.
+      candidates: face boxes of the original's frame (``candidate_boxes``: main face first).
+
+    Returns:
+      The box with the most differing pixels (the first, the main face, where none
+      differs: a fake whose face was never changed), or None when the frame's changed
+      face was not found: a connected group of differing pixels that touches no
+      candidate box is larger than ``MISSED_FACE_MIN_PIXELS`` and than the difference
+      inside the chosen box. Groups touching a box are that face's change spilling over
+      its edge; smaller ones are codec noise (on the lossy NeuralTextures 004_982, strips
+      of up to 180 px away from the face at the default mask threshold).
+    """
+    windows = [strided_window(box, stride) for box in candidates]
+    counts = [int(np.count_nonzero(differs[window])) for window in windows]
+    best = int(np.argmax(counts))
+    n_labels, labels, stats, _ = cv2.connectedComponentsWithStats(differs.astype(np.uint8), connectivity=8)
+    touching = np.zeros(n_labels, bool)
+    for rows, columns in windows:  # grown by one sample: a group along the box's edge touches it
+        grown = labels[max(rows.start - 1, 0) : rows.stop + 1, max(columns.start - 1, 0) : columns.stop + 1]
+        touching[np.unique(grown)] = True
+    areas = stats[:, cv2.CC_STAT_AREA] * stride**2
+    elsewhere = areas[1:][~touching[1:]]
+    if elsewhere.size and elsewhere.max() >= max(MISSED_FACE_MIN_PIXELS, counts[best] * stride**2):
+        return None
+    return candidates[best]
 
 
 def fill_missing_boxes(boxes: dict[int, Box | None], indices, path) -> dict[int, Box]:
@@ -220,38 +320,46 @@ def fill_missing_boxes(boxes: dict[int, Box | None], indices, path) -> dict[int,
 
 
 class BoxCache:
-    """Boxes per original, kept in memory and, when ``directory`` is given, as one JSON file each.
+    """Faces per original, kept in memory and, when ``directory`` is given, as one JSON file each.
 
     Files are written atomically (temporary file, then rename), so an interrupted build
     leaves either a complete file or none, and a rerun does not detect that original
     again. The cached boxes depend on the margin and frames per video: use one directory
-    per ``ExtractionConfig``.
+    per ``ExtractionConfig``. Each file states its ``FORMAT``; a file of another format
+    (version 1 kept only the largest face of each frame) is ignored, so its original is
+    detected again rather than misread.
     """
+
+    FORMAT = 2
 
     def __init__(self, directory=None):
         self.directory = None if directory is None else pathlib.Path(directory)
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
-        self._memory: dict[str, dict[int, Box | None]] = {}
+        self._memory: dict[str, FrameFaces] = {}
 
-    def get(self, original_id: str) -> dict[int, Box | None] | None:
+    def get(self, original_id: str) -> FrameFaces | None:
         if original_id not in self._memory and self.directory is not None:
             loaded = self._read(self._file(original_id))
             if loaded is not None:
                 self._memory[original_id] = loaded
         return self._memory.get(original_id)
 
-    def put(self, original_id: str, boxes: dict[int, Box | None]) -> None:
-        self._memory[original_id] = dict(boxes)
+    def put(self, original_id: str, faces: FrameFaces) -> None:
+        self._memory[original_id] = dict(faces)
         if self.directory is not None:
-            payload = {"original_id": original_id, "boxes": {str(i): box for i, box in sorted(boxes.items())}}
+            payload = {
+                "format": self.FORMAT,
+                "original_id": original_id,
+                "faces": {str(i): [list(box) for box in boxes] for i, boxes in sorted(faces.items())},
+            }
             self._write_atomically(self._file(original_id), json.dumps(payload))
 
     def _file(self, original_id: str) -> pathlib.Path:
         return self.directory / (urllib.parse.quote(original_id, safe="") + ".json")
 
-    @staticmethod
-    def _read(path: pathlib.Path) -> dict[int, Box | None] | None:
+    @classmethod
+    def _read(cls, path: pathlib.Path) -> FrameFaces | None:
         try:
             payload = json.loads(path.read_text())
         except FileNotFoundError:
@@ -259,7 +367,10 @@ class BoxCache:
         except (OSError, ValueError) as error:
             logger.warning("%s: ignoring unreadable box cache file (%s)", path, error)
             return None
-        return {int(i): None if box is None else tuple(box) for i, box in payload["boxes"].items()}
+        if not isinstance(payload, dict) or payload.get("format") != cls.FORMAT:
+            logger.warning("%s: box cache file of another format, detecting its faces again", path)
+            return None
+        return {int(i): [tuple(box) for box in boxes] for i, boxes in payload["faces"].items()}
 
     @staticmethod
     def _write_atomically(path: pathlib.Path, text: str) -> None:

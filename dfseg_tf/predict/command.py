@@ -23,7 +23,8 @@ _DEFAULTS = PredictConfig()
 DESCRIPTION = """\
 Flags faked faces in videos and images with a saved dfseg model.
 
-For each input, frames are sampled evenly, every face in a frame is found (MTCNN) and
+For each input, frames are sampled evenly, every face in a frame is found (BlazeFace,
+then MTCNN where BlazeFace finds none or is unsure) and
 cut out as a square box with margin (as training did), and all face crops go through
 the model in one call. A segmentation model's map makes a face fake iff it has a
 connected region of more than 100 pixels above the threshold; a classifier's face is
@@ -75,8 +76,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     rules.add_argument(
         "--detect-side", type=int, default=_DEFAULTS.detect_side,
-        help="frames are shrunk to this longer side for face detection; boxes are mapped back "
-        f"to full resolution (default: {_DEFAULTS.detect_side})",
+        help="frames are shrunk to this longer side for MTCNN, the detector asked where BlazeFace "
+        "(which sees a 192 px copy) finds no face or is unsure; boxes are mapped back to full "
+        f"resolution (default: {_DEFAULTS.detect_side})",
     )
     output = parser.add_argument_group("output")
     output.add_argument(

@@ -17,8 +17,9 @@ class PredictConfig:
       overlay: ``video`` (H.264 of the annotated sampled frames), ``sheet`` (one PNG
         contact sheet) or ``none``.
       margin: square-box margin around each face; training's ``ExtractionConfig`` default.
-      detect_side: frames are shrunk to this longer side for face detection (boxes
-        are mapped back to source pixels); smaller is faster but misses small faces.
+      detect_side: frames are shrunk to this longer side for MTCNN, the detector asked
+        where BlazeFace is unsure (boxes are mapped back to source pixels); smaller is
+        faster but misses small faces.
     """
 
     frames: int = ExtractionConfig.frames_per_video

@@ -10,7 +10,8 @@ import numpy as np
 
 from dfseg_tf.errors import first_line
 from dfseg_tf.evaluation.rules import classifier_is_fake, frame_is_fake, frame_score
-from dfseg_tf.extraction.faces import DETECT_BATCH_FRAMES, Box, FaceDetector, batched, square_box
+from dfseg_tf.extraction.detectors import default_detector
+from dfseg_tf.extraction.faces import DETECT_BATCH_FRAMES, Box, batched, square_box
 from dfseg_tf.extraction.report import VideoSkipped
 from dfseg_tf.predict import overlay
 from dfseg_tf.predict.config import PredictConfig
@@ -33,10 +34,10 @@ class _SampledFrame:
 class Predictor:
     """A loaded model and face detector, reused for every input of a run."""
 
-    def __init__(self, face_model: FaceModel, config: PredictConfig, detector: FaceDetector | None = None):
+    def __init__(self, face_model: FaceModel, config: PredictConfig, detector=None):
         self.face_model = face_model
         self.config = config
-        self.detector = detector or FaceDetector(max_side=config.detect_side, min_face_in_source_pixels=False)
+        self.detector = detector or default_detector(max_side=config.detect_side, min_face_in_source_pixels=False)
         self.threshold = face_model.card.threshold if config.threshold is None else config.threshold
 
     def predict(self, item: InputItem, output_stem: pathlib.Path) -> InputReport:
@@ -111,7 +112,8 @@ class Predictor:
     def face_boxes(self, frames: list[np.ndarray]) -> list[list[Box]]:
         """Per frame, the square crop box (source pixels) of every face, as training cuts them.
 
-        The detector sees frames shrunk to ``detect_side`` and skips faces under its
+        The detector is extraction's cascade (BlazeFace, then MTCNN where BlazeFace is
+        unsure). Its MTCNN sees frames shrunk to ``detect_side`` and skips faces under its
         minimum size there: MTCNN's cost grows with the frame's area, and a face too small
         to find at ``detect_side`` is too small to judge from a crop anyway.
         """
