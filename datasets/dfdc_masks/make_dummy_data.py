@@ -37,7 +37,8 @@ from dfseg_tf.extraction import write_mask_video
 
 DUMMY_DATA = pathlib.Path(__file__).resolve().parent / "dummy_data"
 TINY = CorpusSpec(width=96, height=64, n_frames=8, face_height=0.5, crf=30)
-<<<<<<< HEAD
+DFDC_PART_STEP = 5  # ten dummy parts spread over DFDC's 50
+
 OFFICIAL_MASK_METHOD = "Deepfakes"
 
 
@@ -48,9 +49,6 @@ def write_official_masks(manifest, method: str, crf: int) -> None:
             masks = load_planted_masks(manifest.root, video.video_id)
             path = manifest.root / "manipulated_sequences" / method / "masks" / "videos" / pathlib.Path(video.path).name
             write_mask_video(path, (mask.astype(np.uint8) * 255 for mask in masks), fps=video.fps, crf=crf)
-=======
-DFDC_PART_STEP = 5  # ten dummy parts spread over DFDC's 50
->>>>>>> h-robust
 
 
 def _drop_unread_files(root: pathlib.Path) -> None:
@@ -71,12 +69,8 @@ def _number_parts_as_in_dfdc(root: pathlib.Path) -> None:
 def main() -> None:
     shutil.rmtree(DUMMY_DATA, ignore_errors=True)
     write_dfdc_corpus(DUMMY_DATA, TINY, parts=build.SYNTHETIC_PARTS)
-<<<<<<< HEAD
-    write_official_masks(write_faceforensics_corpus(DUMMY_DATA, TINY), OFFICIAL_MASK_METHOD, TINY.crf)
-=======
     _number_parts_as_in_dfdc(DUMMY_DATA)
-    write_faceforensics_corpus(DUMMY_DATA, TINY)
->>>>>>> h-robust
+    write_official_masks(write_faceforensics_corpus(DUMMY_DATA, TINY), OFFICIAL_MASK_METHOD, TINY.crf)
     write_dfd_corpus(DUMMY_DATA, TINY)
     synthetic = DUMMY_DATA / build.SYNTHETIC_CORPUS_FOLDER
     write_dfdc_corpus(synthetic, TINY, parts=build.SYNTHETIC_PARTS)

@@ -40,11 +40,8 @@ __all__ = [
     "SYNTHETIC_FRACTIONS",
     "SYNTHETIC_PARTS",
     "BuildPlan",
-<<<<<<< HEAD
-    "absent_official_mask",
-=======
     "EmptySplitError",
->>>>>>> h-robust
+    "absent_official_mask",
     "box_cache_dir",
     "entries_by_split",
     "example_key",

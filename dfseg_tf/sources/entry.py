@@ -28,14 +28,11 @@ class VideoEntry:
         own original. Fakes sharing an original always share a split.
       original_path: file of that original, or ``None`` when the data set has none
         (DFDC's separate test set).
-<<<<<<< HEAD
       mask_path: the official mask video of a fake, where the data set ships one
         (FaceForensics++ and DFD ``masks/videos``); ``None`` otherwise.
-=======
       skip_reason: why the reader already knows the video cannot be used (an index file
         naming it outside its folder), or None; extraction then skips it with this
         reason without opening any file.
->>>>>>> h-robust
     """
 
     video_id: str
@@ -45,11 +42,8 @@ class VideoEntry:
     source: str
     original_id: str
     original_path: pathlib.Path | None
-<<<<<<< HEAD
     mask_path: pathlib.Path | None = None
-=======
     skip_reason: str | None = None
->>>>>>> h-robust
 
     def __post_init__(self):
         if self.label not in LABELS:
