@@ -21,6 +21,8 @@ from dfseg_tf.build import SYNTHETIC_CORPUS_FOLDER
 from dfseg_tf.corpus import load_manifest, load_planted_kind, load_planted_masks
 from experiments import tfds_build
 
+VERSION = "1.1.0"  # the builder's VERSION: the folder the records are written to
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DATASETS_DIR = REPO / "datasets"
 CONFIG_NAME = "synthetic_f4"  # conftest.synthetic_records: the synthetic config at 4 frames a video
@@ -70,7 +72,7 @@ def _splits(data_dir) -> dict:
 
 
 def _report(data_dir) -> dict:
-    return json.loads((pathlib.Path(data_dir) / "dfdc_masks" / CONFIG_NAME / "1.1.0" / "skip_report.json").read_text())
+    return json.loads((pathlib.Path(data_dir) / "dfdc_masks" / CONFIG_NAME / VERSION / "skip_report.json").read_text())
 
 
 def test_tfds_builder_test_case_passes_for_every_config_on_dummy_data():
@@ -237,6 +239,6 @@ def test_a_build_killed_and_run_again_leaves_only_the_finished_version(tmp_path)
 
     tfds_build.build(PARTIAL_DFDC, tmp_path / "data", extra_args=["--manual_dir", str(manual_dir)], capture=True)
 
-    assert sorted(path.name for path in config_dir.iterdir()) == ["1.0.0"]
+    assert sorted(path.name for path in config_dir.iterdir()) == [VERSION]
     splits = tfds.builder("dfdc_masks/dfdc_partial", data_dir=str(tmp_path / "data")).info.splits
     assert set(splits) == {"train", "test"}  # parts 0 and 45: the study's split, validation absent

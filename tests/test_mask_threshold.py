@@ -56,7 +56,7 @@ def pairs(tmp_path_factory):
 
 
 def _extract(entry, config):
-    return extract_video(entry, config, boxes={i: BOX for i in range(FRAMES)})
+    return extract_video(entry, config, boxes={i: [BOX] for i in range(FRAMES)})
 
 
 def test_threshold_rises_with_the_codec_noise_and_the_planted_mask_holds(pairs):
