@@ -5,7 +5,12 @@ machine is asserted: every stage measured, positive rates, parameter counts, rat
 are the quotients they claim to be, face crops that grow with the face.
 """
 
+import importlib.util
 import json
+import os
+import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -48,11 +53,55 @@ def test_bench_train_reports_speed_and_memory_of_a_real_fit_step(tmp_path):
     ], tmp_path / "train.json")
 
     (row,) = results["results"]
-    assert row["model"] == "unet_v1"
+    assert (row["runner"], row["model"], row["input"]) == ("keras/tensorflow", "unet_v1", "tf.data pipeline")
     assert row["parameters"] == 1_832_257
     assert row["policy"] == "float32"  # no GPU in tests
     assert row["images_per_second"] == pytest.approx(2 / row["seconds_per_step"])
-    assert row["peak_memory_mb"] > 0
+    assert row["inference_images_per_second"] == pytest.approx(2 / row["inference_seconds_per_step"])
+    assert row["cpu_seconds_per_step"] > 0 and row["peak_memory_mb"] > 0
+    assert results["ratios"] == []
+
+
+# The GPU machine has JAX and PyTorch but no TensorFlow: the benchmark's measurement under
+# jax must import and run with TensorFlow made unimportable.
+JAX_CHILD_WITHOUT_TENSORFLOW = """
+import sys
+sys.modules["tensorflow"] = None  # as if not installed: importing it fails, find_spec says None
+from experiments import bench_train
+bench_train.main(["--child", "keras/jax", "unet_v1", "--steps", "2", "--warmup-steps", "1",
+                  "--image-size", "32", "--batch-size", "2"])
+"""
+
+
+def test_bench_train_measures_under_jax_without_tensorflow():
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("jax is not installed (the [test] extra brings its CPU wheel)")
+    child = subprocess.run(
+        [sys.executable, "-c", JAX_CHILD_WITHOUT_TENSORFLOW],
+        env={**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
+        capture_output=True, text=True, timeout=600, cwd=pathlib.Path(__file__).resolve().parents[1],
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    row = json.loads(child.stdout.strip().splitlines()[-1])
+    assert (row["runner"], row["input"], row["compile"]) == ("keras/jax", "in-memory batches", "XLA (jax.jit)")
+    assert row["parameters"] == 1_832_257 and row["policy"] == "float32"
+    assert row["images_per_second"] > 0 and row["inference_images_per_second"] > 0
+
+
+def test_bench_train_times_the_pytorch_peer_and_divides_by_it(tmp_path):
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("PyTorch is not installed (the [bench] extra brings it): no peer to time")
+    results = _run(bench_train.main, [
+        "--models", "unet_v1", "--steps", "2", "--warmup-steps", "1", "--image-size", "32", "--batch-size", "2",
+        "--peer", "torch", "--peer-variants", "eager",
+    ], tmp_path / "train.json")
+
+    project, peer = results["results"]
+    assert peer["runner"] == "torch/eager" and peer["parameters"] == project["parameters"] == 1_832_257
+    (ratio,) = results["ratios"]
+    assert ratio["training"] == pytest.approx(project["images_per_second"] / peer["images_per_second"])
+    assert ratio["inference"] == pytest.approx(
+        project["inference_images_per_second"] / peer["inference_images_per_second"])
 
 
 def test_bench_predict_times_each_stage_of_dfseg_predict(tmp_path):

@@ -92,12 +92,8 @@ def test_model_loss_and_metric_code_does_not_import_tensorflow(path):
 # TensorFlow is made unimportable first: the model, loss and metric modules (and all
 # they import) must load and train where it is not installed, as on a JAX or PyTorch machine.
 ONE_STEP_WITHOUT_TENSORFLOW = """
-import importlib.abc, sys
-class NoTensorFlow(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "tensorflow":
-            raise ModuleNotFoundError(f"No module named {name!r}")
-sys.meta_path.insert(0, NoTensorFlow())
+import sys
+sys.modules["tensorflow"] = None  # as if not installed: importing it fails, find_spec says None
 
 import numpy as np, keras
 import dfseg_tf.models
@@ -111,7 +107,6 @@ images = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
 masks = (images[..., :1] > 0.5).astype("float32")
 logs = model.train_on_batch(images, masks, return_dict=True)
 assert np.isfinite(logs["loss"]), logs
-assert not any(name.split(".")[0] == "tensorflow" for name in sys.modules)
 print("trained one step on", keras.backend.backend())
 """
 
