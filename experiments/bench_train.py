@@ -256,7 +256,7 @@ def measure_peer(architecture, *, variant, batch_size, steps, warmup_steps, imag
     peer = peer_torch.Peer(architecture, peer_torch.VARIANTS[variant])
     batches = [tuple(peer.host_tensor(array) for array in batch)
                for batch in in_memory_batches(batch_size, image_size)]
-    timing = dict(warmup_steps=warmup_steps, steps=steps, wait=peer.synchronize)
+    timing = {"warmup_steps": warmup_steps, "steps": steps, "wait": peer.synchronize}
     train_seconds = time_steps(peer.train_step, batches, **timing)
     infer_seconds = time_steps(lambda images, masks: peer.predict(images), batches, **timing)
     return _row(
@@ -296,7 +296,8 @@ def _measure_in_child(runner, architecture, flags) -> dict:
     backend = runner.removeprefix("keras/") if runner.startswith("keras/") else "torch"
     command = [sys.executable, "-m", "experiments.bench_train", "--child", runner, architecture,
                *_shared_flags(flags)]
-    child = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": backend})
+    child = subprocess.run(command, capture_output=True, text=True, check=False,
+                           env={**os.environ, "KERAS_BACKEND": backend})
     if child.returncode != 0:
         sys.exit(f"bench_train: error: measuring {architecture} with {runner} failed:\n{child.stderr[-3000:]}")
     return json.loads(child.stdout.strip().splitlines()[-1])
@@ -373,8 +374,8 @@ def parse_flags(argv=None):
 
 
 def measure_child(runner, architecture, flags) -> dict:
-    settings = dict(batch_size=flags.batch_size, steps=flags.steps, warmup_steps=flags.warmup_steps,
-                    image_size=flags.image_size, precision=flags.precision, jit_compile=flags.jit_compile)
+    settings = {name: getattr(flags, name)
+                for name in ("batch_size", "steps", "warmup_steps", "image_size", "precision", "jit_compile")}
     kind, name = runner.split("/")
     if kind == "keras":
         return measure_project(architecture, backend=name, **settings)

@@ -7,10 +7,6 @@ are the quotients they claim to be, face crops that grow with the face.
 
 import importlib.util
 import json
-import os
-import pathlib
-import subprocess
-import sys
 
 import pytest
 
@@ -64,23 +60,15 @@ def test_bench_train_reports_speed_and_memory_of_a_real_fit_step(tmp_path):
 
 # The GPU machine has JAX and PyTorch but no TensorFlow: the benchmark's measurement under
 # jax must import and run with TensorFlow made unimportable.
-JAX_CHILD_WITHOUT_TENSORFLOW = """
-import sys
-sys.modules["tensorflow"] = None  # as if not installed: importing it fails, find_spec says None
+JAX_CHILD = """
 from experiments import bench_train
 bench_train.main(["--child", "keras/jax", "unet_v1", "--steps", "2", "--warmup-steps", "1",
                   "--image-size", "32", "--batch-size", "2"])
 """
 
 
-def test_bench_train_measures_under_jax_without_tensorflow():
-    if importlib.util.find_spec("jax") is None:
-        pytest.skip("jax is not installed (the [test] extra brings its CPU wheel)")
-    child = subprocess.run(
-        [sys.executable, "-c", JAX_CHILD_WITHOUT_TENSORFLOW],
-        env={**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
-        capture_output=True, text=True, timeout=600, cwd=pathlib.Path(__file__).resolve().parents[1],
-    )
+def test_bench_train_measures_under_jax_without_tensorflow(run_under_jax_without_tensorflow):
+    child = run_under_jax_without_tensorflow(JAX_CHILD)
     assert child.returncode == 0, child.stderr[-2000:]
     row = json.loads(child.stdout.strip().splitlines()[-1])
     assert (row["runner"], row["input"], row["compile"]) == ("keras/jax", "in-memory batches", "XLA (jax.jit)")

@@ -1,11 +1,7 @@
 """The two U-Nets: exact parameter counts, shapes, layer properties, backend independence."""
 
 import ast
-import importlib.util
-import os
 import pathlib
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -89,12 +85,9 @@ def test_model_loss_and_metric_code_does_not_import_tensorflow(path):
     assert "keras" in imported
 
 
-# TensorFlow is made unimportable first: the model, loss and metric modules (and all
-# they import) must load and train where it is not installed, as on a JAX or PyTorch machine.
-ONE_STEP_WITHOUT_TENSORFLOW = """
-import sys
-sys.modules["tensorflow"] = None  # as if not installed: importing it fails, find_spec says None
-
+# Run with TensorFlow unimportable: the model, loss and metric modules (and all they
+# import) must load and train where it is not installed, as on a JAX or PyTorch machine.
+ONE_STEP = """
 import numpy as np, keras
 import dfseg_tf.models
 from dfseg_tf.models.unet import build_unet
@@ -111,13 +104,7 @@ print("trained one step on", keras.backend.backend())
 """
 
 
-def test_trains_one_step_under_jax_without_tensorflow():
-    if importlib.util.find_spec("jax") is None:
-        pytest.skip("jax is not installed (the [test] extra brings its CPU wheel): no second Keras backend to try")
-    result = subprocess.run(
-        [sys.executable, "-c", ONE_STEP_WITHOUT_TENSORFLOW],
-        env={**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
-        capture_output=True, text=True, timeout=300, cwd=REPO,
-    )
+def test_trains_one_step_under_jax_without_tensorflow(run_under_jax_without_tensorflow):
+    result = run_under_jax_without_tensorflow(ONE_STEP)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "trained one step on jax" in result.stdout
