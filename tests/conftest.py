@@ -66,7 +66,18 @@ def _store_frames_dataset(name: str, data_dir, split_examples, *, size: int, fil
     return str(data_dir)
 
 
-_WITHOUT_TENSORFLOW = 'import sys\nsys.modules["tensorflow"] = None  # as if not installed\n'
+# Hides TensorFlow from the path search itself, so that everything sees it as a machine
+# without it does: `import tensorflow` fails, find_spec("tensorflow") is None.
+_WITHOUT_TENSORFLOW = """
+import importlib.machinery, sys
+class _PathFinderWithoutTensorFlow(importlib.machinery.PathFinder):
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name.split(".")[0] == "tensorflow":
+            return None
+        return super().find_spec(name, path, target)
+sys.meta_path[sys.meta_path.index(importlib.machinery.PathFinder)] = _PathFinderWithoutTensorFlow
+"""
 
 
 @pytest.fixture
