@@ -192,8 +192,9 @@ COMPILE_NAMES = {
 }
 
 
-def compiled_unet(architecture, image_size, *, jit_compile):
-    """The U-Net compiled as ``experiments.train_unet.build_model`` compiles it."""
+def compiled_unet(architecture, image_size, *, jit_compile, steps_per_execution=1):
+    """The U-Net compiled as ``experiments.train_unet.build_model`` compiles it (which
+    runs one step per execution)."""
     import keras
 
     from dfseg_tf.models.unet import build_unet
@@ -206,11 +207,13 @@ def compiled_unet(architecture, image_size, *, jit_compile):
         loss=BceMinusLogDice(),
         metrics=[DiceAtThreshold(), MeanImageDice()],
         jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
     )
     return model
 
 
-def measure_project(architecture, *, backend, batch_size, steps, warmup_steps, image_size, precision, jit_compile):
+def measure_project(architecture, *, backend, batch_size, steps, warmup_steps, image_size, precision, jit_compile,
+                    steps_per_execution):
     """The project's model under the Keras backend this process was started with."""
     import keras
 
@@ -219,7 +222,8 @@ def measure_project(architecture, *, backend, batch_size, steps, warmup_steps, i
     steps = steps or DEFAULT_STEPS["gpu" if found_gpu else "cpu"]
     policy = resolve_policy(precision, backend, found_gpu)
     keras.config.set_dtype_policy(policy)
-    model = compiled_unet(architecture, image_size, jit_compile=_jit_compile(jit_compile, backend))
+    model = compiled_unet(architecture, image_size, jit_compile=_jit_compile(jit_compile, backend),
+                          steps_per_execution=steps_per_execution)
     batches = in_memory_batches(batch_size, image_size)
     train_input, input_kind = training_input(batches, batch_size=batch_size, image_size=image_size)
 
@@ -240,13 +244,14 @@ def measure_project(architecture, *, backend, batch_size, steps, warmup_steps, i
     return _row(
         f"keras/{backend}", architecture, backend, found_gpu,
         parameters=model.count_params(), policy=policy,
-        compile=COMPILE_NAMES[backend][bool(model.jit_compile)], input=input_kind,
+        compile=COMPILE_NAMES[backend][bool(model.jit_compile)], steps_per_execution=steps_per_execution,
+        input=input_kind,
         batch_size=batch_size, image_size=image_size, steps=steps,
         train_seconds=train_seconds, infer_seconds=infer_seconds,
     )
 
 
-def measure_peer(architecture, *, variant, batch_size, steps, warmup_steps, image_size, **_):
+def measure_peer(architecture, *, variant, batch_size, steps, warmup_steps, image_size, **_project_only):
     """The same network in plain PyTorch (``experiments.peer_torch``), one variant."""
     from experiments import peer_torch
 
@@ -305,7 +310,8 @@ def _measure_in_child(runner, architecture, flags) -> dict:
 
 def _shared_flags(flags):
     shared = ["--warmup-steps", str(flags.warmup_steps), "--image-size", str(flags.image_size),
-              "--precision", flags.precision, "--jit-compile", flags.jit_compile]
+              "--precision", flags.precision, "--jit-compile", flags.jit_compile,
+              "--steps-per-execution", str(flags.steps_per_execution)]
     for name in ("batch_size", "steps"):
         if getattr(flags, name) is not None:
             shared += [f"--{name.replace('_', '-')}", str(getattr(flags, name))]
@@ -366,6 +372,10 @@ def parse_flags(argv=None):
     parser.add_argument("--jit-compile", default="auto", choices=("auto", "true", "false"),
                         help="compilation of the project's step; auto: under tensorflow XLA with a GPU "
                              "only, under jax always XLA, under torch eager")
+    parser.add_argument("--steps-per-execution", type=int, default=1,
+                        help="training steps Keras runs per call of the compiled step (the project trains "
+                             "with 1; more hides per-step Python overhead on a fast GPU; keep --steps and "
+                             "--warmup-steps multiples of it)")
     parser.add_argument("--output", default="results/bench_train.json", help="JSON file of the results")
     parser.add_argument("--child", nargs=2, metavar=("RUNNER", "MODEL"), default=None,
                         help="internal: measure one model with one runner (keras/BACKEND or "
@@ -375,7 +385,8 @@ def parse_flags(argv=None):
 
 def measure_child(runner, architecture, flags) -> dict:
     settings = {name: getattr(flags, name)
-                for name in ("batch_size", "steps", "warmup_steps", "image_size", "precision", "jit_compile")}
+                for name in ("batch_size", "steps", "warmup_steps", "image_size", "precision", "jit_compile",
+                             "steps_per_execution")}
     kind, name = runner.split("/")
     if kind == "keras":
         return measure_project(architecture, backend=name, **settings)
