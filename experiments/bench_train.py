@@ -327,6 +327,9 @@ def ratios(rows) -> list:
             "model": project["model"], "project": project["runner"], "peer": peer["runner"],
             "training": project["images_per_second"] / peer["images_per_second"],
             "inference": project["inference_images_per_second"] / peer["inference_images_per_second"],
+            # the same in CPU time, the steadier figure on a shared CPU
+            "training_cpu": peer["cpu_seconds_per_step"] / project["cpu_seconds_per_step"],
+            "inference_cpu": peer["inference_cpu_seconds_per_step"] / project["inference_cpu_seconds_per_step"],
         }
         for project in projects for peer in peers if peer["model"] == project["model"]
     ]
@@ -343,7 +346,8 @@ def print_table(results):
               f"{row['inference_images_per_second']:>11.1f} {row['peak_memory_mb']:>9.0f}  {row['input']}")
     for ratio in results["ratios"]:
         print(f"{ratio['model']}: {ratio['project']} / {ratio['peer']}: "
-              f"training {ratio['training']:.2f}x, inference {ratio['inference']:.2f}x")
+              f"training {ratio['training']:.2f}x, inference {ratio['inference']:.2f}x "
+              f"(in CPU time {ratio['training_cpu']:.2f}x, {ratio['inference_cpu']:.2f}x)")
 
 
 def parse_flags(argv=None):

@@ -90,6 +90,7 @@ def test_bench_train_times_the_pytorch_peer_and_divides_by_it(tmp_path):
     assert ratio["training"] == pytest.approx(project["images_per_second"] / peer["images_per_second"])
     assert ratio["inference"] == pytest.approx(
         project["inference_images_per_second"] / peer["inference_images_per_second"])
+    assert ratio["training_cpu"] == pytest.approx(peer["cpu_seconds_per_step"] / project["cpu_seconds_per_step"])
 
 
 def test_bench_predict_times_each_stage_of_dfseg_predict(tmp_path):
