@@ -359,16 +359,16 @@ def parse_flags(argv=None):
     parser.add_argument("--models", nargs="+", default=list(ARCHITECTURES), choices=ARCHITECTURES,
                         help="models to measure")
     parser.add_argument("--backend", nargs="+", default=[default_backend()], choices=BACKENDS,
-                        help="Keras backends to run the project's models under (default: tensorflow "
-                             "where it is installed, else jax)")
+                        help="Keras backends to run the project's models under; the default is "
+                             "tensorflow where it is installed, else jax")
     parser.add_argument("--peer", choices=("torch",), default=None,
-                        help="also time the same network written in plain PyTorch (default: no peer)")
+                        help="also time the same network written in plain PyTorch")
     parser.add_argument("--peer-variants", nargs="+", default=list(PEER_VARIANTS), choices=PEER_VARIANTS,
                         help="eager: float32, NCHW; compiled: torch.compile, bfloat16 autocast, channels_last")
     parser.add_argument("--batch-size", type=int, default=None,
-                        help="images per step (default: 16, the study's, on a CPU; 32 on a GPU)")
+                        help="images per step; None: 16 (the study's) on a CPU, 32 on a GPU")
     parser.add_argument("--steps", type=int, default=None,
-                        help="timed steps per measurement (default: 10 on a CPU, 100 on a GPU)")
+                        help="timed steps per measurement; None: 10 on a CPU, 100 on a GPU")
     parser.add_argument("--warmup-steps", type=int, default=3, help="untimed steps before timing")
     parser.add_argument("--image-size", type=int, default=256, help="side of the square images")
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
@@ -383,7 +383,7 @@ def parse_flags(argv=None):
     parser.add_argument("--output", default="results/bench_train.json", help="JSON file of the results")
     parser.add_argument("--child", nargs=2, metavar=("RUNNER", "MODEL"), default=None,
                         help="internal: measure one model with one runner (keras/BACKEND or "
-                             "torch/VARIANT) in this process and print its JSON (default: None)")
+                             "torch/VARIANT) in this process and print its JSON")
     return parser.parse_args(argv)
 
 
