@@ -1,8 +1,11 @@
 """Fixtures shared across test modules."""
 
 import dataclasses
+import importlib.util
+import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
 import tensorflow_datasets as tfds
@@ -61,3 +64,35 @@ def _store_frames_dataset(name: str, data_dir, split_examples, *, size: int, fil
         download_config=tfds.download.DownloadConfig(num_shards=files_per_split),
     )
     return str(data_dir)
+
+
+# Hides TensorFlow from the path search itself, so that everything sees it as a machine
+# without it does: `import tensorflow` fails, find_spec("tensorflow") is None.
+_WITHOUT_TENSORFLOW = """
+import importlib.machinery, sys
+class _PathFinderWithoutTensorFlow(importlib.machinery.PathFinder):
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name.split(".")[0] == "tensorflow":
+            return None
+        return super().find_spec(name, path, target)
+sys.meta_path[sys.meta_path.index(importlib.machinery.PathFinder)] = _PathFinderWithoutTensorFlow
+"""
+
+
+@pytest.fixture
+def run_under_jax_without_tensorflow():
+    """Runs a Python script in a child under the Keras jax backend (CPU) with TensorFlow
+    unimportable, as on a JAX or PyTorch machine; returns the finished process. Skips where
+    jax is not installed."""
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("jax is not installed (the [test] extra brings its CPU wheel): no second Keras backend")
+
+    def run(script: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", _WITHOUT_TENSORFLOW + script],
+            env={**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
+            capture_output=True, text=True, timeout=600, check=False, cwd=pathlib.Path(__file__).resolve().parents[1],
+        )
+
+    return run

@@ -5,6 +5,7 @@ machine is asserted: every stage measured, positive rates, parameter counts, rat
 are the quotients they claim to be, face crops that grow with the face.
 """
 
+import importlib.util
 import json
 import pathlib
 import shutil
@@ -95,11 +96,48 @@ def test_bench_train_reports_speed_and_memory_of_a_real_fit_step(tmp_path):
     ], tmp_path / "train.json")
 
     (row,) = results["results"]
-    assert row["model"] == "unet_v1"
+    assert (row["runner"], row["model"], row["input"]) == ("keras/tensorflow", "unet_v1", "tf.data pipeline")
     assert row["parameters"] == 1_832_257
     assert row["policy"] == "float32"  # no GPU in tests
     assert row["images_per_second"] == pytest.approx(2 / row["seconds_per_step"])
-    assert row["peak_memory_mb"] > 0
+    assert row["inference_images_per_second"] == pytest.approx(2 / row["inference_seconds_per_step"])
+    assert row["cpu_seconds_per_step"] > 0 and row["peak_memory_mb"] > 0
+    assert results["ratios"] == []
+
+
+# The GPU machine has JAX and PyTorch but no TensorFlow: the benchmark's measurement under
+# jax must import and run with TensorFlow made unimportable.
+JAX_CHILD = """
+from experiments import bench_train
+bench_train.main(["--child", "keras/jax", "unet_v1", "--steps", "2", "--warmup-steps", "1",
+                  "--image-size", "32", "--batch-size", "2"])
+"""
+
+
+def test_bench_train_measures_under_jax_without_tensorflow(run_under_jax_without_tensorflow):
+    child = run_under_jax_without_tensorflow(JAX_CHILD)
+    assert child.returncode == 0, child.stderr[-2000:]
+    row = json.loads(child.stdout.strip().splitlines()[-1])
+    assert (row["runner"], row["input"], row["compile"]) == ("keras/jax", "in-memory batches", "XLA (jax.jit)")
+    assert row["parameters"] == 1_832_257 and row["policy"] == "float32"
+    assert row["images_per_second"] > 0 and row["inference_images_per_second"] > 0
+
+
+def test_bench_train_times_the_pytorch_peer_and_divides_by_it(tmp_path):
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("PyTorch is not installed (the [bench] extra brings it): no peer to time")
+    results = _run(bench_train.main, [
+        "--models", "unet_v1", "--steps", "2", "--warmup-steps", "1", "--image-size", "32", "--batch-size", "2",
+        "--peer", "torch", "--peer-variants", "eager",
+    ], tmp_path / "train.json")
+
+    project, peer = results["results"]
+    assert peer["runner"] == "torch/eager" and peer["parameters"] == project["parameters"] == 1_832_257
+    (ratio,) = results["ratios"]
+    assert ratio["training"] == pytest.approx(project["images_per_second"] / peer["images_per_second"])
+    assert ratio["inference"] == pytest.approx(
+        project["inference_images_per_second"] / peer["inference_images_per_second"])
+    assert ratio["training_cpu"] == pytest.approx(peer["cpu_seconds_per_step"] / project["cpu_seconds_per_step"])
 
 
 def test_bench_predict_times_each_stage_of_dfseg_predict(tmp_path):
