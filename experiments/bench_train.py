@@ -123,17 +123,17 @@ def resolve_policy(precision, backend, found_gpu) -> str:
 
 
 def in_memory_batches(batch_size, image_size, *, count=4, seed=0):
-    """``count`` (images, masks) batches in host memory: noisy float32 images in [0, 1] (the
+    """``count`` (images, masks) batches in host memory: noisy uint8 face-sized crops (the
     models' input), half of them with a brighter square where the mask is 1."""
     rng = np.random.default_rng(seed)
     shape = (count * batch_size, image_size, image_size)
-    images = rng.uniform(40 / 255, 120 / 255, size=(*shape, 3)).astype(np.float32)
+    images = rng.integers(40, 120, size=(*shape, 3), dtype=np.uint8)
     masks = np.zeros((*shape, 1), np.float32)
     side = image_size // 4
     for index in range(0, len(images), 2):
         top, left = rng.integers(0, image_size - side, size=2)
         masks[index, top : top + side, left : left + side] = 1.0
-        images[index, top : top + side, left : left + side] += 100 / 255
+        images[index, top : top + side, left : left + side] += 100
     return [(images[start : start + batch_size], masks[start : start + batch_size])
             for start in range(0, len(images), batch_size)]
 

@@ -73,7 +73,7 @@ def upsample_conv(in_channels, filters):
 
 
 class TinyUNet(nn.Module):
-    """``unet`` or ``unet_v1`` of METHOD.md section 3: (N, 3, H, W) -> logits (N, 1, H, W)."""
+    """``unet`` or ``unet_v1`` of METHOD.md section 3: uint8 (N, 3, H, W) -> logits (N, 1, H, W)."""
 
     def __init__(self, architecture="unet"):
         super().__init__()
@@ -98,7 +98,8 @@ class TinyUNet(nn.Module):
         self.logits = _conv(spec.output_filters, 1, 1)
 
     def forward(self, images):
-        input_skip = self.input_block(images)
+        """uint8 crops, scaled to [0, 1] here as the project's models do inside them."""
+        input_skip = self.input_block(images.float() * (1.0 / 255.0))
         x = F.max_pool2d(input_skip, 2)
         skips = []
         for block in self.down_blocks:

@@ -31,7 +31,7 @@ def test_peer_has_the_parameters_shape_and_outputs_of_the_project_model(architec
     peer = peer_torch.TinyUNet(architecture)
     assert sum(parameter.numel() for parameter in peer.parameters()) == project.count_params()
 
-    images = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
+    images = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)  # the input contract
     expected = keras.ops.convert_to_numpy(project(images))
     _copy_keras_weights(project, peer)
     with torch.no_grad():

@@ -97,8 +97,8 @@ from dfseg_tf.training.metrics import DiceAtThreshold, MeanImageDice
 assert keras.backend.backend() == "jax"
 model = build_unet("unet", input_shape=(32, 32, 3))
 model.compile(optimizer="adam", loss=BceMinusLogDice(), metrics=[DiceAtThreshold(), MeanImageDice()])
-images = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
-masks = (images[..., :1] > 0.5).astype("float32")
+images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+masks = (images[..., :1] > 127).astype("float32")
 logs = model.train_on_batch(images, masks, return_dict=True)
 assert np.isfinite(logs["loss"]), logs
 print("trained one step on", keras.backend.backend())
