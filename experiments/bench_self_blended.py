@@ -16,11 +16,13 @@ model must beat to be localising anything. Every corpus, build and run is kept u
 """
 
 import argparse
+import functools
 import json
 import pathlib
 import time
 
 import numpy as np
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus, write_faceforensics_corpus
@@ -77,10 +79,11 @@ def train_models(args, names: dict[str, str]) -> dict[str, dict]:
     work = pathlib.Path(args.work_dir)
     trained = {}
     for variant, datasets in TRAINED_ON.items():
-        run_dir = work / "runs" / f"{variant}_{args.model}_f{args.frames}_e{args.epochs}"
+        run_dir = work / "runs" / f"{variant}_{args.model}_f{args.frames}_e{args.epochs}_lr{args.learning_rate:g}"
         config = train_unet.TrainConfig(
             model=args.model, dataset="+".join(names[short] for short in datasets), data_dir=str(work / "tfds"),
             output_dir=str(run_dir), epochs=args.epochs, batch_size=args.batch_size, precision=args.precision,
+            learning_rate=args.learning_rate,
             seed=args.seed, max_train_batches=args.max_train_batches, verbose=2 if args.verbose else 0,
         )
         started = time.process_time()
@@ -95,13 +98,13 @@ def train_models(args, names: dict[str, str]) -> dict[str, dict]:
     return trained
 
 
-def evaluation_sets(names: dict[str, str], data_dir) -> dict[str, tuple[str, str]]:
-    """Short name -> (TFDS name, split): every split of the other data sets, the synthetic test split."""
-    sets = {"synthetic (in domain)": (names["synthetic"], "test")}
+def evaluation_sets(names: dict[str, str], data_dir) -> dict[str, tuple[str, list[str]]]:
+    """Short name -> (TFDS name, splits): every split of the other data sets, the synthetic test split."""
+    sets = {"synthetic (in domain)": (names["synthetic"], ["test"])}
     for short, name in names.items():
         if short not in ("synthetic", "self_blended"):
             splits = tfds.builder(name, data_dir=data_dir).info.splits
-            sets[short] = (name, "+".join(split for split in ("train", "validation", "test") if split in splits))
+            sets[short] = (name, [split for split in ("train", "validation", "test") if split in splits])
     return sets
 
 
@@ -113,13 +116,14 @@ def all_crop_dice(dataset) -> float:
 
 
 def evaluate(trained: dict, sets: dict, data_dir, batch_size: int) -> list[dict]:
+    """One row per model and evaluation set, and one for the all-crop mask."""
+    models = {variant: load_model(run["model"]) for variant, run in trained.items()}
     rows = []
-    for set_name, (name, split) in sets.items():
-        dataset = load_split(name, split, data_dir)
+    for set_name, (name, splits) in sets.items():
+        dataset = functools.reduce(tf.data.Dataset.concatenate, [load_split(name, split, data_dir) for split in splits])
         rows.append({"model": "all-crop mask", "dataset": set_name, "frame_roc_auc": None,
                      "fake_dice": round(all_crop_dice(dataset), 4)})
-        for variant, run in trained.items():
-            model, card = load_model(run["model"])
+        for variant, (model, card) in models.items():
             predicted = predictions.predict_frames(model, card, dataset, threshold=DICE_THRESHOLD,
                                                    batch_size=batch_size, examples=0)
             detection = scores.detection_scores(predicted.labels, predicted.scores, DICE_THRESHOLD)
@@ -174,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--epochs", type=int, default=3, help="training epochs of each U-Net")
     size.add_argument("--model", default="unet_v1", choices=("unet", "unet_v1"), help="U-Net configuration")
     size.add_argument("--batch-size", type=int, default=16, help="training and prediction batch")
+    size.add_argument("--learning-rate", type=float, default=5e-4,
+                      help="Adam learning rate (above the study's 1e-4: these runs are a few hundred steps)")
     size.add_argument("--max-train-batches", type=int, default=None, help="batches per epoch (None: all)")
     size.add_argument("--precision", default="auto", help="dtype policy, as train_unet's --precision")
     size.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and mixing")
