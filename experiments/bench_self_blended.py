@@ -10,8 +10,9 @@ miniature FaceForensics++, DFD and Celeb-DF corpora (every split), on a real
 FaceForensics++ c23 folder in the official layout when ``--ffpp`` is given, and in
 domain on the synthetic test split: frame ROC-AUC (the frame rule's score, so no
 threshold is involved) and the mean per-image Dice of the map at 0.5 over fake frames,
-against the data set's difference masks. An all-crop mask's Dice is the reference a
-model must beat to be localising anything. Every corpus, build and run is kept under
+against the data set's difference masks. Two masks that know nothing of the fake are the
+references a model must beat to be localising anything: the whole crop, and the ellipse
+of the face box the crop margin implies (an "all-face" mask). Every corpus, build and run is kept under
 ``--work-dir`` and reused, so a rerun only does what is missing.
 """
 
@@ -21,6 +22,7 @@ import json
 import pathlib
 import time
 
+import cv2
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -29,6 +31,8 @@ from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus, write_faceforensics_co
 from dfseg_tf.corpus.celebdf import write_celebdf_corpus
 from dfseg_tf.data import load_split
 from dfseg_tf.evaluation import predictions, scores
+from dfseg_tf.extraction import ExtractionConfig
+from dfseg_tf.extraction.self_blend import centred_face_box
 from dfseg_tf.models.saved import load_model
 from experiments import tfds_build, train_unet
 from experiments.bench_output import write_and_print
@@ -36,6 +40,7 @@ from experiments.bench_output import write_and_print
 MINIATURES = {"faceforensics": write_faceforensics_corpus, "dfd": write_dfd_corpus, "celebdf": write_celebdf_corpus}
 TRAINED_ON = {"dfdc": ("synthetic",), "self_blended": ("self_blended",), "both": ("synthetic", "self_blended")}
 DICE_THRESHOLD = 0.5
+REFERENCE_MASKS = ("all-crop mask", "face-ellipse mask")
 
 
 def build_configs(frames: int, with_ffpp: bool) -> dict[str, dict]:
@@ -108,11 +113,23 @@ def evaluation_sets(names: dict[str, str], data_dir) -> dict[str, tuple[str, lis
     return sets
 
 
-def all_crop_dice(dataset) -> float:
-    """Mean Dice of an all-ones mask against each fake frame's mask: what no localisation scores."""
-    dices = [scores.dice_score(np.ones_like(ex["mask"]), ex["mask"])
-             for ex in tfds.as_numpy(dataset) if ex["label"] == scores.FAKE_LABEL]
-    return float(np.mean(dices)) if dices else float("nan")
+def face_ellipse(size: int, margin: float = ExtractionConfig.margin) -> np.ndarray:
+    """A (size, size, 1) mask of the ellipse inscribed in the face box a crop of ``margin`` implies."""
+    x, y, width, height = centred_face_box(size, margin)
+    mask = np.zeros((size, size), np.uint8)
+    cv2.ellipse(mask, (round(x + width / 2), round(y + height / 2)), (round(width / 2), round(height / 2)),
+                0, 0, 360, 1, thickness=-1)
+    return mask[..., None]
+
+
+def reference_dices(dataset) -> dict[str, float]:
+    """Mean fake-frame Dice of masks that know nothing of the fake: the whole crop, the face ellipse."""
+    masks = [ex["mask"] for ex in tfds.as_numpy(dataset) if ex["label"] == scores.FAKE_LABEL]
+    if not masks:
+        return dict.fromkeys(REFERENCE_MASKS, float("nan"))
+    references = {"all-crop mask": np.ones_like(masks[0]), "face-ellipse mask": face_ellipse(masks[0].shape[0])}
+    return {name: float(np.mean([scores.dice_score(reference, mask) for mask in masks]))
+            for name, reference in references.items()}
 
 
 def evaluate(trained: dict, sets: dict, data_dir, batch_size: int) -> list[dict]:
@@ -121,8 +138,8 @@ def evaluate(trained: dict, sets: dict, data_dir, batch_size: int) -> list[dict]
     rows = []
     for set_name, (name, splits) in sets.items():
         dataset = functools.reduce(tf.data.Dataset.concatenate, [load_split(name, split, data_dir) for split in splits])
-        rows.append({"model": "all-crop mask", "dataset": set_name, "frame_roc_auc": None,
-                     "fake_dice": round(all_crop_dice(dataset), 4)})
+        rows += [{"model": reference, "dataset": set_name, "frame_roc_auc": None, "fake_dice": round(dice, 4)}
+                 for reference, dice in reference_dices(dataset).items()]
         for variant, (model, card) in models.items():
             predicted = predictions.predict_frames(model, card, dataset, threshold=DICE_THRESHOLD,
                                                    batch_size=batch_size, examples=0)
