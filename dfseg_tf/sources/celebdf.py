@@ -32,8 +32,8 @@ def list_celebdf(root) -> list[VideoEntry]:
     """Every video of Celeb-DF v2 under ``root``: the official test list is the test split,
     the rest is train (Celeb-DF has no validation split).
 
-    A fake's split is its own line's, not its original's: the official list puts some fakes
-    in test whose original is not, so a fake and its original may sit in different splits.
+    A fake's split is its own line's, not its original's: nothing in the official list keeps
+    a fake with its original, so the two may sit in different splits.
     A listed video that is absent is still listed, so extraction skips it with a reason.
     """
     root = pathlib.Path(root)
