@@ -79,7 +79,7 @@ class BuildPlan:
     @property
     def layout(self) -> str:
         """The data set whose folders are read: ``reals_of`` for ``self_blended``, else ``dataset``."""
-        return self.reals_of if self.dataset == "self_blended" else self.dataset
+        return self.reals_of if self.self_blended else self.dataset
 
     @property
     def self_blended(self) -> bool:

@@ -33,17 +33,18 @@ def dataset_names(dataset: str) -> list[str]:
 
 
 def _load(config, split_key, input_context=None) -> tf.data.Dataset:
-    if split_key == "train":
-        splits = [
-            load_split(name, config.train_split, config.data_dir,
-                       shuffle_files=True, seed=config.seed, input_context=input_context)
-            for name in dataset_names(config.dataset)
-        ]
-        return splits[0] if len(splits) == 1 else tf.data.Dataset.sample_from_datasets(splits, seed=config.seed)
+    training = split_key == "train"
     splits = [
-        load_split(name, config.validation_split, config.data_dir, input_context=input_context)
+        load_split(
+            name, config.train_split if training else config.validation_split, config.data_dir,
+            shuffle_files=training, seed=config.seed if training else None, input_context=input_context,
+        )
         for name in dataset_names(config.dataset)
     ]
+    if len(splits) == 1:
+        return splits[0]
+    if training:
+        return tf.data.Dataset.sample_from_datasets(splits, seed=config.seed)
     return functools.reduce(tf.data.Dataset.concatenate, splits)
 
 
