@@ -84,7 +84,8 @@ def train_models(args, names: dict[str, str]) -> dict[str, dict]:
     work = pathlib.Path(args.work_dir)
     trained = {}
     for variant, datasets in TRAINED_ON.items():
-        run_dir = work / "runs" / f"{variant}_{args.model}_f{args.frames}_e{args.epochs}_lr{args.learning_rate:g}"
+        settings = f"{args.model}_f{args.frames}_e{args.epochs}_lr{args.learning_rate:g}_seed{args.seed}"
+        run_dir = work / "runs" / f"{variant}_{settings}"
         config = train_unet.TrainConfig(
             model=args.model, dataset="+".join(names[short] for short in datasets), data_dir=str(work / "tfds"),
             output_dir=str(run_dir), epochs=args.epochs, batch_size=args.batch_size, precision=args.precision,
