@@ -24,13 +24,15 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
     (a custom config needs its own name; ``dataset`` defaults to the name).
 
     Attributes:
-      dataset: ``synthetic``, ``dfdc``, ``faceforensics`` or ``dfd``.
+      dataset: ``synthetic``, ``dfdc``, ``faceforensics``, ``dfd``, ``celebdf`` or ``self_blended``.
       frames_per_video: frames sampled evenly from each video.
       train_fraction, validation_fraction, test_fraction: split fractions by part
         (``dfdc``, ``synthetic``); ``None`` keeps the data set's default.
       margin, fill_holes: extraction overrides; ``None`` keeps ``ExtractionConfig``'s.
       mask_threshold: a fixed mask threshold (blurred RGB distance); ``None`` sets it
         per video from the pair's own codec noise.
+      reals_of, seed: for ``self_blended``, the layout whose real videos are blended
+        (any other dataset name) and the seed of the blends.
     """
 
     dataset: str = ""
@@ -41,6 +43,8 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
     margin: float | None = None
     mask_threshold: float | None = None
     fill_holes: bool | None = None
+    reals_of: str = "dfdc"
+    seed: int = 0
 
     def build_plan(self) -> build.BuildPlan:
         fractions = {"train": self.train_fraction, "validation": self.validation_fraction, "test": self.test_fraction}
@@ -51,6 +55,8 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
             margin=self.margin,
             mask_threshold=self.mask_threshold,
             fill_holes=self.fill_holes,
+            reals_of=self.reals_of,
+            seed=self.seed,
         )
 
 
@@ -65,7 +71,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                  "enclosed by a mask filled; features official_mask and has_official_mask (FaceForensics++ "
                  "and DFD masks/videos); config fields mask_threshold (was threshold) and fill_holes. Faces "
                  "found by BlazeFace then MTCNN; a real video cropped on its main face tracked across frames, "
-                 "a fake on the face that holds the difference; frames whose change is outside every face skipped.",
+                 "a fake on the face that holds the difference; frames whose change is outside every face skipped. "
+                 "New configs self_blended (fakes blended from real videos, exact masks) and celebdf.",
     }
     BUILDER_CONFIGS = [
         DfdcMasksConfig(
@@ -76,6 +83,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         DfdcMasksConfig(name="dfdc", description="DFDC training set by part: train 0-19, validation 20-24, test 45-49."),
         DfdcMasksConfig(name="faceforensics", description="FaceForensics++ c23, five methods, official splits."),
         DfdcMasksConfig(name="dfd", description="DeepFakeDetection (DFD) c23, all test."),
+        DfdcMasksConfig(name="celebdf", description="Celeb-DF v2: official test list as test, the rest train."),
+        DfdcMasksConfig(
+            name="self_blended",
+            description="DFDC's real videos, each crop kept and blended with an altered copy of itself "
+            "(exact masks, no fakes needed); set reals_of for another layout.",
+        ),
     ]
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     Not needed for `synthetic`. For the others pass --manual_dir pointing at:
@@ -87,6 +100,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       `manipulated_sequences/<method>/c23/videos/`, optionally the official masks
       `manipulated_sequences/<method>/masks/videos/` and, for the official split,
       `splits/{train,val,test}.json`. https://github.com/ondyari/FaceForensics
+    - celebdf: the Celeb-DF v2 folder holding `Celeb-real/`, `Celeb-synthesis/`,
+      `YouTube-real/` and `List_of_testing_videos.txt`.
+      https://github.com/yuezunli/celeb-deepfakeforensics
+    - self_blended: the folder of its `reals_of` layout (default dfdc, as above).
     """
 
     def _info(self) -> tfds.core.DatasetInfo:
@@ -112,19 +129,22 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         plan = self.builder_config.build_plan()
-        if plan.dataset == "synthetic":
+        if plan.layout == "synthetic":
             root = build.prepare_synthetic_corpus(dl_manager.download_dir / build.SYNTHETIC_CORPUS_FOLDER)
         else:
             root = build.manual_dir(dl_manager, plan.dataset)
         config = plan.extraction_config()
+        blender = plan.self_blender(config)
         return {
-            split: self._generate_examples(entries, config, split)
+            split: self._generate_examples(entries, config, split, blender)
             for split, entries in build.entries_by_split(plan.list_entries(root)).items()
         }
 
-    def _generate_examples(self, entries, config, split):
+    def _generate_examples(self, entries, config, split, blender=None):
         report_path = split_report_path(self.data_dir, split)
         if self._use_beam:
-            return beam_generation.ExtractSplit(entries, config, str(report_path))
+            return beam_generation.ExtractSplit(entries, config, str(report_path), blender)
         box_cache_dir = build.box_cache_dir(self.data_dir_root, self.builder_config.name, config)
-        return local_generation.generate_split(entries, config, box_cache_dir=box_cache_dir, report_path=report_path)
+        return local_generation.generate_split(
+            entries, config, box_cache_dir=box_cache_dir, report_path=report_path, blender=blender
+        )

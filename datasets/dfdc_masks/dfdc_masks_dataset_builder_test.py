@@ -41,5 +41,12 @@ class DfdTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):
     SPLITS = {"test": 96}
 
 
+class SelfBlendedTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):
+    """The DFDC dummy data's real videos, each frame twice: itself and a self-blended fake."""
+
+    BUILDER_CONFIG_NAMES_TO_TEST = ["self_blended"]
+    SPLITS = {"train": 112, "validation": 32, "test": 32}  # 7 / 2 / 2 usable reals (+ a planted fault), x 8 x 2
+
+
 if __name__ == "__main__":
     tfds.testing.test_main()

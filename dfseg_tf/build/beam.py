@@ -68,8 +68,9 @@ class _ExtractVideos(beam.DoFn):
     frames it skipped), and a ``detections`` record ``(EXTRACT_STAGE, original_id, frames)``
     if a video needed a detector."""
 
-    def __init__(self, config):
+    def __init__(self, config, blender=None):
         self._config = config
+        self._to_examples = blender.keyed_examples if blender else keyed_examples
 
     def setup(self):
         self._detector = None  # created on first need: most workers never need one here
@@ -88,7 +89,7 @@ class _ExtractVideos(beam.DoFn):
             else:
                 outcome = (entry.video_id, str(entry.path), None, frame_report.skipped_frames)
                 yield beam.pvalue.TaggedOutput(_REPORT, outcome)
-                yield from keyed_examples(number, entry, frames)
+                yield from self._to_examples(number, entry, frames)
             yield from _detection_record(EXTRACT_STAGE, entry.original_id, self._frames_detected() - frames_before)
 
     def _frames_detected(self) -> int:
@@ -157,7 +158,7 @@ def _write_split_report(outcomes, report_path) -> None:
 
 
 @beam.ptransform_fn
-def ExtractSplit(root, entries: list[VideoEntry], config, report_path):  # noqa: N802 (Beam naming)
+def ExtractSplit(root, entries: list[VideoEntry], config, report_path, blender=None):  # noqa: N802 (Beam naming)
     """PTransform: pipeline root -> ``(key, example)`` of one split; writes its skip report
     and logs how many originals and frames each stage put through the face detector.
 
@@ -166,6 +167,7 @@ def ExtractSplit(root, entries: list[VideoEntry], config, report_path):  # noqa:
       entries: the split's videos in key order (``entries_by_split``).
       config: the ``ExtractionConfig``.
       report_path: JSON file for this split's skip report (``str``, may be ``gs://``).
+      blender: a ``SelfBlender`` for a ``self_blended`` build, or None.
     """
     videos = root | "Videos" >> beam.Create(list(enumerate(entries)))
     boxes = (
@@ -180,7 +182,7 @@ def ExtractSplit(root, entries: list[VideoEntry], config, report_path):  # noqa:
     extracted = (
         {"boxes": boxes.boxes, "videos": by_original}
         | "JoinBoxes" >> beam.CoGroupByKey()
-        | "Extract" >> beam.ParDo(_ExtractVideos(config)).with_outputs(_REPORT, _DETECTIONS, main="examples")
+        | "Extract" >> beam.ParDo(_ExtractVideos(config, blender)).with_outputs(_REPORT, _DETECTIONS, main="examples")
     )
     _ = (
         extracted[_REPORT]

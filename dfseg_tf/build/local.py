@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 def generate_split(
-    entries: list[VideoEntry], config: ExtractionConfig, *, box_cache_dir, report_path
+    entries: list[VideoEntry], config: ExtractionConfig, *, box_cache_dir, report_path, blender=None
 ) -> Iterator[tuple[int, dict]]:
     """Yields ``(key, example)`` for every frame of every usable video of one split.
 
@@ -28,13 +28,16 @@ def generate_split(
       config: the extraction settings.
       box_cache_dir: folder of the box cache (one per ``ExtractionConfig``).
       report_path: JSON file for this split's skip report.
+      blender: a ``SelfBlender`` for a ``self_blended`` build (each frame gives a real
+        and a fake example), or None.
     """
     numbers = {entry.video_id: number for number, entry in enumerate(entries)}
     report = SkipReport()
     extracted = extract_many(
         entries, config, detector=default_detector(), box_cache=BoxCache(box_cache_dir), report=report
     )
+    to_examples = blender.keyed_examples if blender else keyed_examples
     for entry, frames in extracted:
-        yield from keyed_examples(numbers[entry.video_id], entry, frames)
+        yield from to_examples(numbers[entry.video_id], entry, frames)
     write_report(report, report_path)
     logger.info("%s", report.summary_line())

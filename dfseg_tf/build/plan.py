@@ -8,6 +8,7 @@ import shutil
 from etils import epath
 
 from dfseg_tf import sources
+from dfseg_tf.build.self_blended import SelfBlender
 from dfseg_tf.corpus import write_dfdc_corpus
 from dfseg_tf.errors import first_line
 from dfseg_tf.extraction import ExtractionConfig
@@ -16,7 +17,9 @@ from dfseg_tf.sources.splits import SplitFractions
 
 logger = logging.getLogger(__name__)
 
-DATASETS = ("synthetic", "dfdc", "faceforensics", "dfd")
+DATASETS = ("synthetic", "dfdc", "faceforensics", "dfd", "celebdf", "self_blended")
+# Layouts whose real videos a self_blended build blends (any data set with videos on disk).
+LAYOUTS = tuple(dataset for dataset in DATASETS if dataset != "self_blended")
 
 # The synthetic corpus is a DFDC-shaped corpus of 10 parts. 60/20/20 gives parts 0-5 to
 # train, 6-7 to validation and 8-9 to test: every part is used and every split holds
@@ -42,6 +45,8 @@ class BuildPlan:
         uses its official split files and DFD is all test).
       margin, mask_threshold, fill_holes: extraction overrides; ``None`` keeps
         ``ExtractionConfig``'s default (for ``mask_threshold``: set from each pair's noise).
+      reals_of: for ``self_blended``, the layout (one of ``LAYOUTS``) whose real videos are blended.
+      seed: for ``self_blended``, the seed of every blend (with the example's key).
     """
 
     dataset: str
@@ -50,17 +55,22 @@ class BuildPlan:
     margin: float | None = None
     mask_threshold: float | None = None
     fill_holes: bool | None = None
+    reals_of: str = "dfdc"
+    seed: int = 0
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
+        if self.reals_of not in LAYOUTS:
+            raise ValueError(f"reals_of must be one of {LAYOUTS}, got {self.reals_of!r}")
         if self.frames_per_video < 1:
             raise ValueError(f"frames_per_video must be >= 1, got {self.frames_per_video}")
 
     @classmethod
     def from_options(cls, dataset: str, *, fractions: dict[str, float] | None = None, **options) -> "BuildPlan":
         """A plan whose split fractions start from the data set's default, then ``fractions``."""
-        default = SYNTHETIC_FRACTIONS if dataset == "synthetic" else SplitFractions()
+        synthetic = "synthetic" in (dataset, options.get("reals_of") if dataset == "self_blended" else None)
+        default = SYNTHETIC_FRACTIONS if synthetic else SplitFractions()
         return cls(dataset, fractions=dataclasses.replace(default, **(fractions or {})), **options)
 
     def extraction_config(self) -> ExtractionConfig:
@@ -69,18 +79,36 @@ class BuildPlan:
         overrides = {name: value for name, value in overrides.items() if value is not None}
         return ExtractionConfig(frames_per_video=self.frames_per_video, **overrides)
 
+    @property
+    def layout(self) -> str:
+        """The data set whose folders are read: ``reals_of`` for ``self_blended``, else ``dataset``."""
+        return self.reals_of if self.self_blended else self.dataset
+
+    @property
+    def self_blended(self) -> bool:
+        return self.dataset == "self_blended"
+
+    def self_blender(self, config: ExtractionConfig):
+        """The ``SelfBlender`` of a ``self_blended`` build, or None for the others."""
+        return SelfBlender(self.seed, config.margin) if self.self_blended else None
+
     def list_entries(self, root) -> list[VideoEntry]:
-        """Every video of the data set under ``root``; raises ``SourceLayoutError`` early."""
-        if self.dataset == "synthetic":
+        """Every video of the data set under ``root`` (only the real ones for ``self_blended``);
+        raises ``SourceLayoutError`` early."""
+        if self.layout == "synthetic":
             entries = sources.list_dfdc(root, fractions=self.fractions, n_parts=SYNTHETIC_PARTS)
-        elif self.dataset == "dfdc":
+        elif self.layout == "dfdc":
             entries = sources.list_dfdc(root, fractions=self.fractions)
-        elif self.dataset == "faceforensics":
+        elif self.layout == "faceforensics":
             entries = sources.list_faceforensics(root)
+        elif self.layout == "celebdf":
+            entries = sources.list_celebdf(root)
         else:
             entries = sources.list_dfd(root)
-        if self.dataset == "synthetic":
+        if self.layout == "synthetic":
             entries = [dataclasses.replace(entry, source="synthetic") for entry in entries]
+        if self.self_blended:
+            entries = [entry for entry in entries if not entry.is_fake]
         return entries
 
 

@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 Box = tuple[int, int, int, int]
 """x0, y0, x1, y1 in source-frame pixels (x1, y1 exclusive): ``frame[y0:y1, x0:x1]``."""
 
+# The order of MTCNN's five landmarks wherever they are passed around as a (5, 2) array.
+FIVE_POINTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+
 FrameFaces = dict[int, list[Box]]
 """Frame index -> the square crop box of every face found in that frame, largest first."""
 
@@ -131,6 +134,20 @@ class FaceDetector:
             if d["confidence"] >= self.min_confidence
         ]
         return sorted(faces, key=lambda face: face.area, reverse=True)
+
+    def five_points(self, images: list[np.ndarray]) -> list[np.ndarray | None]:
+        """MTCNN's five landmarks of the largest confident face of each image (face crops,
+        searched whole), as (5, 2) float32 in ``FIVE_POINTS`` order, or None where none is found."""
+        detections = self._mtcnn.detect_faces(
+            [np.ascontiguousarray(image) for image in images], min_face_size=self.min_face_size
+        )
+        points = []
+        for found in detections:
+            confident = [d for d in found if d["confidence"] >= self.min_confidence]
+            largest = max(confident, key=lambda d: d["box"][2] * d["box"][3], default=None)
+            points.append(None if largest is None else
+                          np.array([largest["keypoints"][name] for name in FIVE_POINTS], np.float32))
+        return points
 
     def largest(self, frame: np.ndarray) -> Face | None:
         """The largest face (the subject of a training crop), or None."""

@@ -25,7 +25,8 @@ class VideoEntry:
       split: ``"train"``, ``"validation"`` or ``"test"``.
       source: data set and method, e.g. ``dfdc``, ``faceforensics/FaceSwap``, ``dfd``.
       original_id: ``video_id`` of the pixel-aligned original; a real video is its
-        own original. Fakes sharing an original always share a split.
+        own original. Fakes sharing an original always share a split (except in
+        Celeb-DF, whose official test list need not keep them together; see ``sources.celebdf``).
       original_path: file of that original, or ``None`` when the data set has none
         (DFDC's separate test set).
       mask_path: the official mask video of a fake, where the data set ships one

@@ -65,7 +65,9 @@ def add_run_flags(parser: argparse.ArgumentParser, defaults: RunConfig) -> dict:
     own flags to the group they belong in.
     """
     data = parser.add_argument_group("data and paths")
-    data.add_argument("--dataset", default=defaults.dataset, help="TFDS name/config to train on")
+    data.add_argument("--dataset", default=defaults.dataset,
+                      help="TFDS name/config to train on; several joined by '+' "
+                           "(dfdc_masks/dfdc+dfdc_masks/self_blended) are interleaved with equal weights")
     data.add_argument("--data-dir", default=defaults.data_dir,
                       help="TFDS data dir holding the built dataset (None: TFDS default, ~/tensorflow_datasets)")
     data.add_argument("--train-split", default=defaults.train_split, help="split to train on")

@@ -5,7 +5,15 @@ Under a multi-worker strategy each worker runs one input pipeline
 ``dfseg_tf.data.pipeline.load_split``), an in-memory dataset by example. Batches are
 per replica (``config.batch_size``); the strategy trains each step on one batch per
 replica.
+
+``config.dataset`` may name several built data sets joined by ``+`` (e.g.
+``dfdc_masks/dfdc+dfdc_masks/self_blended``): their training splits are interleaved at
+random with equal weights (``tf.data.Dataset.sample_from_datasets``, seeded; when one
+runs out the others go on, so an epoch still sees every example once) and their
+validation splits are read one after the other.
 """
+
+import functools
 
 import tensorflow as tf
 
@@ -13,13 +21,31 @@ from dfseg_tf.data.pipeline import load_split, shard_examples
 from dfseg_tf.training.strategy import distributed_batches
 
 
+DATASET_SEPARATOR = "+"
+
+
+def dataset_names(dataset: str) -> list[str]:
+    """``"a/x+b/y"`` -> ``["a/x", "b/y"]``: the data sets a run reads."""
+    names = [name.strip() for name in dataset.split(DATASET_SEPARATOR)]
+    if not all(names):
+        raise ValueError(f"dataset {dataset!r}: an empty name between '{DATASET_SEPARATOR}' signs")
+    return names
+
+
 def _load(config, split_key, input_context=None) -> tf.data.Dataset:
-    if split_key == "train":
-        return load_split(
-            config.dataset, config.train_split, config.data_dir,
-            shuffle_files=True, seed=config.seed, input_context=input_context,
+    training = split_key == "train"
+    splits = [
+        load_split(
+            name, config.train_split if training else config.validation_split, config.data_dir,
+            shuffle_files=training, seed=config.seed if training else None, input_context=input_context,
         )
-    return load_split(config.dataset, config.validation_split, config.data_dir, input_context=input_context)
+        for name in dataset_names(config.dataset)
+    ]
+    if len(splits) == 1:
+        return splits[0]
+    if training:
+        return tf.data.Dataset.sample_from_datasets(splits, seed=config.seed)
+    return functools.reduce(tf.data.Dataset.concatenate, splits)
 
 
 def load_datasets(config, input_context=None) -> dict:

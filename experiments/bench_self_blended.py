@@ -1,0 +1,214 @@
+"""What self-blended training buys: U-Nets trained on difference masks, self-blended fakes, or both,
+scored on data sets none of them saw.
+
+    python -m experiments.bench_self_blended --ffpp /data/FaceForensics++ --frames 4 --epochs 3
+
+Three U-Nets are trained with ``experiments.train_unet`` on the miniature DFDC-shaped
+corpus (``dfdc_masks/synthetic``): (a) its difference masks, (b) ``self_blended`` made
+from its real videos alone, (c) both (``--dataset a+b``). Each is scored on the
+miniature FaceForensics++, DFD and Celeb-DF corpora (every split), on a real
+FaceForensics++ c23 folder in the official layout when ``--ffpp`` is given, and in
+domain on the synthetic test split: frame ROC-AUC (the frame rule's score, so no
+threshold is involved) and the mean per-image Dice of the map at 0.5 over fake frames,
+against the data set's difference masks. Two masks that know nothing of the fake are the
+references a model must beat to be localising anything: the whole crop, and the ellipse
+of the face box the crop margin implies (an "all-face" mask). Every corpus, build and run is kept under
+``--work-dir`` and reused, so a rerun only does what is missing.
+"""
+
+import argparse
+import functools
+import json
+import pathlib
+import time
+
+import cv2
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus, write_faceforensics_corpus
+from dfseg_tf.corpus.celebdf import write_celebdf_corpus
+from dfseg_tf.data import load_split
+from dfseg_tf.evaluation import predictions, scores
+from dfseg_tf.extraction import ExtractionConfig
+from dfseg_tf.extraction.self_blend import centred_face_box
+from dfseg_tf.models.saved import load_model
+from experiments import tfds_build, train_unet
+from experiments.bench_output import write_and_print
+
+MINIATURES = {"faceforensics": write_faceforensics_corpus, "dfd": write_dfd_corpus, "celebdf": write_celebdf_corpus}
+TRAINED_ON = {"dfdc": ("synthetic",), "self_blended": ("self_blended",), "both": ("synthetic", "self_blended")}
+DICE_THRESHOLD = 0.5
+REFERENCE_MASKS = ("all-crop mask", "face-ellipse mask")
+
+
+def build_configs(frames: int, with_ffpp: bool) -> dict[str, dict]:
+    """Short name -> the JSON ``--config`` of each data set the benchmark reads."""
+    configs = {
+        "synthetic": {"dataset": "synthetic"},
+        "self_blended": {"dataset": "self_blended", "reals_of": "synthetic"},
+        **{f"{layout}_mini": {"dataset": layout} for layout in MINIATURES},
+    }
+    if with_ffpp:
+        configs["ffpp_real"] = {"dataset": "faceforensics"}
+    return {short: {"name": f"bench_{short}_f{frames}", "frames_per_video": frames, **config}
+            for short, config in configs.items()}
+
+
+def prepare_data(args) -> dict[str, str]:
+    """Writes the miniature corpora and builds every data set once; short name -> TFDS name."""
+    work = pathlib.Path(args.work_dir)
+    manual_dirs = {f"{layout}_mini": _miniature(work / "corpora" / layout, write) for layout, write in MINIATURES.items()}
+    if args.ffpp:
+        manual_dirs["ffpp_real"] = pathlib.Path(args.ffpp)
+    names = {}
+    for short, config in build_configs(args.frames, bool(args.ffpp)).items():
+        extra = ["--manual_dir", str(manual_dirs[short])] if short in manual_dirs else []
+        tfds_build.build(json.dumps(config), work / "tfds", download_dir=work / "downloads", extra_args=extra,
+                         capture=not args.verbose)
+        names[short] = f"{tfds_build.BUILDER_NAME}/{config['name']}"
+    return names
+
+
+def _miniature(root: pathlib.Path, write) -> pathlib.Path:
+    done = root / "WRITTEN"
+    if not done.exists():
+        write(root, CorpusSpec())
+        done.write_text("written by experiments.bench_self_blended\n")
+    return root
+
+
+def train_models(args, names: dict[str, str]) -> dict[str, dict]:
+    """Trains (or reuses) one U-Net per variant; variant -> {model path, seconds, trained_on}."""
+    work = pathlib.Path(args.work_dir)
+    trained = {}
+    for variant, datasets in TRAINED_ON.items():
+        settings = f"{args.model}_f{args.frames}_e{args.epochs}_lr{args.learning_rate:g}_seed{args.seed}"
+        run_dir = work / "runs" / f"{variant}_{settings}"
+        config = train_unet.TrainConfig(
+            model=args.model, dataset="+".join(names[short] for short in datasets), data_dir=str(work / "tfds"),
+            output_dir=str(run_dir), epochs=args.epochs, batch_size=args.batch_size, precision=args.precision,
+            learning_rate=args.learning_rate,
+            seed=args.seed, max_train_batches=args.max_train_batches, verbose=2 if args.verbose else 0,
+        )
+        started = time.process_time()
+        if not (run_dir / "results.json").exists():
+            train_unet.run(config)
+        results = json.loads((run_dir / "results.json").read_text())
+        trained[variant] = {
+            "model": str(run_dir / "best.keras"), "trained_on": config.dataset,
+            "cpu_seconds_this_call": round(time.process_time() - started, 1),
+            "best_val_dice": results.get("best_val_dice"),
+        }
+    return trained
+
+
+def evaluation_sets(names: dict[str, str], data_dir) -> dict[str, tuple[str, list[str]]]:
+    """Short name -> (TFDS name, splits): every split of the other data sets, the synthetic test split."""
+    sets = {"synthetic (in domain)": (names["synthetic"], ["test"])}
+    for short, name in names.items():
+        if short not in ("synthetic", "self_blended"):
+            splits = tfds.builder(name, data_dir=data_dir).info.splits
+            sets[short] = (name, [split for split in ("train", "validation", "test") if split in splits])
+    return sets
+
+
+def face_ellipse(size: int, margin: float = ExtractionConfig.margin) -> np.ndarray:
+    """A (size, size, 1) mask of the ellipse inscribed in the face box a crop of ``margin`` implies."""
+    x, y, width, height = centred_face_box(size, margin)
+    mask = np.zeros((size, size), np.uint8)
+    cv2.ellipse(mask, (round(x + width / 2), round(y + height / 2)), (round(width / 2), round(height / 2)),
+                0, 0, 360, 1, thickness=-1)
+    return mask[..., None]
+
+
+def reference_dices(dataset) -> dict[str, float]:
+    """Mean fake-frame Dice of masks that know nothing of the fake: the whole crop, the face ellipse."""
+    masks = [ex["mask"] for ex in tfds.as_numpy(dataset) if ex["label"] == scores.FAKE_LABEL]
+    if not masks:
+        return dict.fromkeys(REFERENCE_MASKS, float("nan"))
+    references = {"all-crop mask": np.ones_like(masks[0]), "face-ellipse mask": face_ellipse(masks[0].shape[0])}
+    return {name: float(np.mean([scores.dice_score(reference, mask) for mask in masks]))
+            for name, reference in references.items()}
+
+
+def evaluate(trained: dict, sets: dict, data_dir, batch_size: int) -> list[dict]:
+    """One row per model and evaluation set, and one for the all-crop mask."""
+    models = {variant: load_model(run["model"]) for variant, run in trained.items()}
+    rows = []
+    for set_name, (name, splits) in sets.items():
+        dataset = functools.reduce(tf.data.Dataset.concatenate, [load_split(name, split, data_dir) for split in splits])
+        rows += [{"model": reference, "dataset": set_name, "frame_roc_auc": None, "fake_dice": round(dice, 4)}
+                 for reference, dice in reference_dices(dataset).items()]
+        for variant, (model, card) in models.items():
+            predicted = predictions.predict_frames(model, card, dataset, threshold=DICE_THRESHOLD,
+                                                   batch_size=batch_size, examples=0)
+            detection = scores.detection_scores(predicted.labels, predicted.scores, DICE_THRESHOLD)
+            dice = scores.mean_dice(predicted.dices, predicted.labels)
+            rows.append({
+                "model": variant, "dataset": set_name, "frame_roc_auc": round(detection["roc_auc"], 4),
+                "fake_dice": round(dice["dice_fake"], 4), "frames": dice["frames"], "fake_frames": dice["fake_frames"],
+            })
+    return rows
+
+
+def print_table(results: dict) -> None:
+    datasets = list(dict.fromkeys(row["dataset"] for row in results["rows"]))
+    models = list(dict.fromkeys(row["model"] for row in results["rows"]))
+    cell = {(row["model"], row["dataset"]): row for row in results["rows"]}
+    print("frame ROC-AUC / fake-frame Dice at 0.5, by training data (rows) and evaluation data (columns)\n")
+    print("| trained on | " + " | ".join(datasets) + " |")
+    print("|---" * (len(datasets) + 1) + "|")
+    for model in models:
+        values = []
+        for dataset in datasets:
+            row = cell.get((model, dataset))
+            auc = "-" if row is None or row["frame_roc_auc"] is None else f"{row['frame_roc_auc']:.3f}"
+            values.append(f"{auc} / {row['fake_dice']:.3f}" if row else "")
+        print(f"| {model} | " + " | ".join(values) + " |")
+
+
+def run(args) -> dict:
+    started = time.process_time()
+    names = prepare_data(args)
+    trained = train_models(args, names)
+    data_dir = str(pathlib.Path(args.work_dir) / "tfds")
+    rows = evaluate(trained, evaluation_sets(names, data_dir), data_dir, args.batch_size)
+    return {
+        "settings": {key: value for key, value in vars(args).items() if key != "output"},
+        "datasets": names, "models": trained, "rows": rows,
+        "cpu_seconds": round(time.process_time() - started, 1),
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m experiments.bench_self_blended", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    paths = parser.add_argument_group("paths")
+    paths.add_argument("--work-dir", default="runs/bench_self_blended",
+                       help="corpora, TFDS records and training runs, reused by a rerun")
+    paths.add_argument("--ffpp", default=None,
+                       help="a FaceForensics++ c23 folder in the official layout to evaluate on (None: skipped)")
+    paths.add_argument("--output", default="results/bench_self_blended.json", help="JSON results file")
+    size = parser.add_argument_group("run size")
+    size.add_argument("--frames", type=int, default=4, help="frames sampled per video in every data set")
+    size.add_argument("--epochs", type=int, default=3, help="training epochs of each U-Net")
+    size.add_argument("--model", default="unet_v1", choices=("unet", "unet_v1"), help="U-Net configuration")
+    size.add_argument("--batch-size", type=int, default=16, help="training and prediction batch")
+    size.add_argument("--learning-rate", type=float, default=1e-4,
+                      help="Adam learning rate (the study's; 5e-4 made unet_v1 collapse to empty maps at epoch 4)")
+    size.add_argument("--max-train-batches", type=int, default=None, help="batches per epoch (None: all)")
+    size.add_argument("--precision", default="auto", help="dtype policy, as train_unet's --precision")
+    size.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and mixing")
+    size.add_argument("--verbose", action="store_true", help="show the builds' and fits' output")
+    return parser
+
+
+def main(argv=None) -> None:
+    args = build_parser().parse_args(argv)
+    write_and_print(run(args), args.output, print_table)
+
+
+if __name__ == "__main__":
+    main()
