@@ -61,9 +61,9 @@ class ClassifierConfig(RunConfig):
         return self.input_size or default_input_size(self.arch)
 
 
-def build_model(config: ClassifierConfig, *, replicas=1) -> keras.Model:
+def build_model(config: ClassifierConfig, *, replicas=1, steps_per_epoch=None) -> keras.Model:
     """The classifier of ``config.arch``, compiled with Adam (learning rate scaled to
-    ``replicas``), cross-entropy, AUC and accuracy."""
+    ``replicas``, scheduled by ``config.lr_schedule``), cross-entropy, AUC and accuracy."""
     model = build_classifier(
         config.arch,
         input_size=config.resolved_input_size,
@@ -71,7 +71,7 @@ def build_model(config: ClassifierConfig, *, replicas=1) -> keras.Model:
         dropout_rate=config.dropout_rate,
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate_for(replicas)),
+        optimizer=keras.optimizers.Adam(config.optimizer_learning_rate(replicas, steps_per_epoch)),
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
         jit_compile=resolve_jit_compile(config.jit_compile),
@@ -91,12 +91,13 @@ def run(config: ClassifierConfig, datasets=None, *, extra_callbacks=()) -> dict:
     if config.weights is not None:
         check_weights_file(config.arch, config.weights)
     strategy, resolved = start_run(config, input_size=config.resolved_input_size)
-    if datasets is None:
-        load_datasets(config)  # fails here, with the build command, if the data is missing
+    examples = datasets or load_datasets(config)  # fails here, with the build command, if the data is missing
     to_batches = functools.partial(classification_batches, input_size=resolved.input_size, cache=config.cache)
     train, validation = fit_inputs(config, strategy, to_batches, datasets)
+    replicas = strategy.num_replicas_in_sync
+    steps_per_epoch = config.steps_per_epoch(int(examples["train"].cardinality()), replicas)
     with strategy.scope():
-        model = build_model(resolved, replicas=strategy.num_replicas_in_sync)
+        model = build_model(resolved, replicas=replicas, steps_per_epoch=steps_per_epoch)
 
     card = classifier_card(
         config.arch, input_size=resolved.input_size, weights=config.weights, trained_on=config.dataset

@@ -44,12 +44,12 @@ class TrainConfig(RunConfig):
         return self.output_dir or f"runs/{self.model}"
 
 
-def build_model(config: TrainConfig, input_shape, *, replicas=1) -> keras.Model:
+def build_model(config: TrainConfig, input_shape, *, replicas=1, steps_per_epoch=None) -> keras.Model:
     """The U-Net of ``config.model``, compiled with Adam (learning rate scaled to
-    ``replicas``), the study's loss and Dice."""
+    ``replicas``, scheduled by ``config.lr_schedule``), the study's loss and Dice."""
     model = build_unet(config.model, input_shape=input_shape)
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate_for(replicas)),
+        optimizer=keras.optimizers.Adam(config.optimizer_learning_rate(replicas, steps_per_epoch)),
         loss=BceMinusLogDice(),
         metrics=[DiceAtThreshold(), MeanImageDice()],
         jit_compile=resolve_jit_compile(config.jit_compile),
@@ -79,8 +79,10 @@ def run(config: TrainConfig, datasets=None, *, extra_callbacks=()) -> dict:
     to_batches = functools.partial(segmentation_batches, cache=config.cache, vertical_flip=config.vertical_flip)
     train, validation = fit_inputs(config, strategy, to_batches, datasets)
     summary_images, summary_masks = validation_examples(examples["validation"], config.summary_images)
+    replicas = strategy.num_replicas_in_sync
+    steps_per_epoch = config.steps_per_epoch(int(examples["train"].cardinality()), replicas)
     with strategy.scope():
-        model = build_model(config, input_shape, replicas=strategy.num_replicas_in_sync)
+        model = build_model(config, input_shape, replicas=replicas, steps_per_epoch=steps_per_epoch)
 
     def callbacks_for(run_folder):
         return [

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from dfseg_tf.training.precision import resolve_precision
 from experiments import bench_build, bench_masks, bench_predict, bench_train
 
 
@@ -50,7 +51,7 @@ def test_bench_train_reports_speed_and_memory_of_a_real_fit_step(tmp_path):
     (row,) = results["results"]
     assert row["model"] == "unet_v1"
     assert row["parameters"] == 1_832_257
-    assert row["policy"] == "float32"  # no GPU in tests
+    assert row["policy"] == resolve_precision("auto")  # float32, or mixed_bfloat16 on a CPU with AMX
     assert row["images_per_second"] == pytest.approx(2 / row["seconds_per_step"])
     assert row["peak_memory_mb"] > 0
 
