@@ -28,7 +28,7 @@ class SyntheticTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):
 
 class DfdcTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):
     BUILDER_CONFIG_NAMES_TO_TEST = ["dfdc"]
-    SPLITS = {"train": 152, "validation": 40, "test": 48}  # parts 0-3 / 4 / 9
+    SPLITS = {"train": 160, "validation": 24, "test": 72}  # parts 0-3 / 4 / 9
 
 
 class FaceForensicsTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):
