@@ -10,7 +10,7 @@ import json
 import pytest
 
 from dfseg_tf.training.precision import resolve_precision
-from experiments import bench_build, bench_masks, bench_predict, bench_train
+from experiments import bench_build, bench_masks, bench_precision, bench_predict, bench_train
 
 
 def _run(main, argv, output) -> dict:
@@ -85,3 +85,15 @@ def test_bench_build_fits_every_stage_and_projects_the_full_dfdc(tmp_path):
     assert hours["16"] < hours["1"]
     assert results["input_pipeline"]["images"] == 64
     assert results["input_pipeline"]["images_per_s"] > 0
+
+
+def test_bench_precision_trains_the_same_run_under_each_policy(synthetic_records, tmp_path):
+    results = _run(bench_precision.main, [
+        "--data-dir", str(synthetic_records.data_dir), "--config", synthetic_records.config,
+        "--model", "unet_v1", "--epochs", "1",
+    ], tmp_path / "precision.json")
+
+    assert [run["policy"] for run in results["runs"]] == ["float32", "mixed_bfloat16"]
+    for run in results["runs"]:
+        assert 0 <= run["best_val_dice"] <= 1 and run["train_images_per_second"] > 0
+        assert run["wall_seconds"] > 0 and run["cpu_seconds"] > 0
