@@ -26,7 +26,7 @@ def measure(policy: str, *, model: str, epochs: int, learning_rate: float, data_
     wall, cpu = time.perf_counter(), time.process_time()
     results = train_unet.run(train_unet.TrainConfig(
         model=model, dataset=dataset, data_dir=str(data_dir), output_dir=str(run_dir), epochs=epochs,
-        learning_rate=learning_rate, lr_schedule="cosine", precision=policy, cache=True, verbose=0,
+        learning_rate=learning_rate, lr_schedule="cosine", clip_norm=1.0, precision=policy, cache=True, verbose=0,
     ))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     history = results["history"]
@@ -58,7 +58,7 @@ def main(argv=None) -> None:
     parser.add_argument("--config", default="synthetic", help="dfdc_masks config to train on (built if missing)")
     parser.add_argument("--model", default="unet", choices=["unet", "unet_v1"], help="U-Net to train")
     parser.add_argument("--epochs", type=int, default=12, help="epochs of each run")
-    parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak of the one-cycle cosine schedule")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="peak of the one-cycle cosine schedule (gradients clipped to norm 1, as the main job)")
     parser.add_argument("--policies", default=",".join(POLICIES), help="comma-separated dtype policies to compare")
     flags = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
