@@ -70,7 +70,7 @@ class Settings:
 
 
 # Measured on 2 CPU cores (README): the U-Nets reach the issue's targets within the job.
-EMBEDDED = Settings(frames_per_video=8, unet_epochs=24, classifier_epochs=3, learning_rate=1e-3,
+EMBEDDED = Settings(frames_per_video=8, unet_epochs=24, classifier_epochs=3, learning_rate=5e-4,
                     lr_schedule="cosine", clip_norm=1.0, classifier_input_size=96, classifier_max_batches=8)
 # The study's settings (METHOD.md): NVIDIA's 1e-4, 32 frames a video, full-size classifiers.
 STUDY = Settings(frames_per_video=32, unet_epochs=20, classifier_epochs=10, learning_rate=1e-4,
@@ -321,8 +321,8 @@ def parse_flags(argv=None) -> ReproduceConfig:
                        help="TFDS data dir to build into or reuse; None means <output-dir>/tensorflow_datasets")
     training = parser.add_argument_group("training (None: embedded or study settings, see Settings)")
     training.add_argument("--frames-per-video", type=int, default=defaults.frames_per_video,
-                          help=f"frames a video of the FaceForensics++ and DFD builds (None: "
-                               f"{EMBEDDED.frames_per_video} embedded, {STUDY.frames_per_video} real)")
+                          help=f"embedded corpus: frames a video of the FaceForensics++ and DFD builds (None: "
+                               f"{EMBEDDED.frames_per_video}); real data uses the configs' {STUDY.frames_per_video}")
     training.add_argument("--models", nargs="+", default=list(defaults.models), choices=MODELS,
                           help="models to train and compare")
     training.add_argument("--unet-epochs", type=int, default=defaults.unet_epochs,

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from dfseg_tf.training.precision import resolve_precision
-from experiments import bench_build, bench_masks, bench_precision, bench_predict, bench_train
+from experiments import bench_build, bench_corpus, bench_masks, bench_precision, bench_predict, bench_train
 
 
 def _run(main, argv, output) -> dict:
@@ -97,3 +97,16 @@ def test_bench_precision_trains_the_same_run_under_each_policy(synthetic_records
     for run in results["runs"]:
         assert 0 <= run["best_val_dice"] <= 1 and run["train_images_per_second"] > 0
         assert run["wall_seconds"] > 0 and run["cpu_seconds"] > 0
+
+
+def test_bench_corpus_measures_each_style_of_planted_fake(tmp_path):
+    results = _run(bench_corpus.main, [
+        "--parts", "3", "--frames", "2", "--width", "160", "--height", "120",
+    ], tmp_path / "corpus.json")
+
+    corpus = results["corpus"]
+    assert "whole:swap" in corpus and any(style.startswith("partial:") for style in corpus)
+    for row in corpus.values():
+        quantiles = [row["planted"]["quantiles"][q] for q in ("50", "75", "90", "95", "99")]
+        assert quantiles == sorted(quantiles)
+        assert row["planted"]["quantiles"]["50"] > row["face_box"]["quantiles"]["50"]  # the region is the change

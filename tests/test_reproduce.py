@@ -20,7 +20,7 @@ def main_job(synthetic_records, tmp_path_factory):
     argv = [
         "--output-dir", str(output), "--data-dir", str(synthetic_records.data_dir),
         "--dfdc-config", synthetic_records.config, "--frames-per-video", "2", "--unet-epochs", "1",
-        "--classifier-epochs", "1", "--classifier-input-size", "32", "--classifier-max-batches", "1",
+        "--classifier-epochs", "1", "--classifier-input-size", "71", "--classifier-max-batches", "1",
         "--batch-size", "8",
     ]
     return output, argv, synthetic_records.name
