@@ -4,14 +4,21 @@
         --datasets dfdc_masks/dfdc dfdc_masks/faceforensics dfdc_masks/dfd --results results
 
 Each model is applied with the rules of its card (``dfseg_tf.models.card``): a
-segmentation model's frame is fake iff its map thresholded at the card's t has a
-component of more than 100 pixels, a classifier's iff p > t; a video is fake iff more
-than half of its frames are. ``--threshold`` overrides every card's t.
+segmentation model's frame is fake iff its map thresholded at the decision threshold t
+has a component of more than 100 pixels, a classifier's iff p > t; a video is fake iff
+more than half of its frames are. t is the card's (searched on validation by
+``experiments.search_threshold``, else the default 0.5); ``--decision-threshold study``
+takes the study's values (Unet 0.95, Unet_v1 0.5, classifiers 0.5), a number sets it for
+every model, and ``--study-rows`` adds the U-Nets' rows at the study's t beside the
+card's. Every row says where its t came from (``threshold_source``).
 
-Writes into ``--results``: frames / videos / dice tables as .md, .csv and .json,
-precision-recall curves per data set (pr_frames_*.png, pr_videos_*.png), a sheet of
-best and worst Dice faces per segmentation model and data set (examples_*.png), the
-resolved configuration (config.json) and README.md with the study's comparisons.
+Writes into ``--results``: frames / videos / localisation tables as .md, .csv and .json
+(localisation: per segmentation model, mean IoU and Dice of the thresholded map over
+fake frames, pixel ROC-AUC and AP of the map against the difference masks and, where the
+data set has them, the official masks), precision-recall curves per data set
+(pr_frames_*.png, pr_videos_*.png), a sheet of best and worst Dice faces per
+segmentation model and data set (examples_*.png), the resolved configuration
+(config.json) and README.md with the study's comparisons.
 """
 
 import argparse
@@ -19,6 +26,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import pathlib
 import shutil
 import sys
@@ -28,6 +36,7 @@ from tqdm import tqdm
 
 from dfseg_tf.data import DatasetNotBuiltError, load_split
 from dfseg_tf.evaluation import plots, predictions, scores, tables
+from dfseg_tf.evaluation import decision
 from dfseg_tf.models.card import SEGMENTATION
 from dfseg_tf.models.saved import load_model
 
@@ -40,7 +49,8 @@ class EvaluateConfig:
     data_dir: str | None = None  # None: the TFDS default data dir
     results: str = "results"
     max_videos: int | None = None
-    threshold: float | None = None  # None: each model card's threshold
+    decision_threshold: float | str | None = None  # None: each card's t; "study"; or a number for all
+    study_rows: bool = False  # also the U-Nets' rows at the study's t
     batch_size: int = 16
     examples: int = 4
 
@@ -93,34 +103,35 @@ def _evaluate_into(results: pathlib.Path, config: EvaluateConfig, datasets) -> t
     """The rows of every table and the files written into ``results``."""
     (results / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
     files = [results / "config.json"]
-    rows = {"frames": [], "videos": [], "dice": []}
-    pr_curves = {}  # (level, dataset) -> {model name: curve}
+    rows = {"frames": [], "videos": [], "localisation": []}
+    pr_curves = {}  # (level, dataset) -> {row name: curve}
     for model_path, model_name in zip(config.models, _model_names(config.models)):
         model, card = load_model(model_path)
-        threshold = card.threshold if config.threshold is None else config.threshold
+        pairs = decision.decision_thresholds(card, config.decision_threshold, study_rows=config.study_rows)
         for spec in config.datasets:
             dataset_name, dataset = load_frames(spec, config.data_dir, max_videos=config.max_videos, datasets=datasets)
-            predicted = predict_with_progress(
-                model, card, dataset,
-                description=f"{model_name} on {dataset_name}",
-                threshold=threshold, batch_size=config.batch_size, examples=config.examples,
-            )
-            if predicted.frame_count == 0:
-                raise ValueError(f"{dataset_name}: no frames to evaluate")
-            identity = {"model": model_name, "kind": card.kind, "dataset": dataset_name}
-            origin = {"threshold": threshold, "trained_on": card.trained_on, "weights": card.weights}
-            for level, (row, curve) in _detection_rows(predicted, threshold).items():
-                rows[level].append({**identity, **row, **origin})
-                pr_curves.setdefault((level, dataset_name), {})[model_name] = curve
-            if card.kind == SEGMENTATION:
-                rows["dice"].append(
-                    {**identity, **scores.mean_dice(predicted.dices, predicted.labels), "threshold": threshold}
+            for decision_threshold, source in pairs:
+                name = model_name if len(pairs) == 1 else f"{model_name} (t {source})"
+                predicted = predict_with_progress(
+                    model, card, dataset,
+                    description=f"{name} on {dataset_name}",
+                    threshold=decision_threshold, batch_size=config.batch_size, examples=config.examples,
                 )
-                files.append(plots.plot_example_sheet(
-                    predicted.best, predicted.worst,
-                    results / f"examples_{_slug(model_name)}_{_slug(dataset_name)}.png",
-                    title=f"{model_name} on {dataset_name}: best and worst Dice (t = {threshold:.2f})",
-                ))
+                if predicted.frame_count == 0:
+                    raise ValueError(f"{dataset_name}: no frames to evaluate")
+                identity = {"model": model_name, "kind": card.kind, "dataset": dataset_name}
+                origin = {"decision_threshold": decision_threshold, "threshold_source": source,
+                          "trained_on": card.trained_on, "weights": card.weights}
+                for level, (row, curve) in _detection_rows(predicted, decision_threshold).items():
+                    rows[level].append({**identity, **row, **origin})
+                    pr_curves.setdefault((level, dataset_name), {})[name] = curve
+                if card.kind == SEGMENTATION:
+                    rows["localisation"].append({**identity, **localisation_scores(predicted), **origin})
+                    files.append(plots.plot_example_sheet(
+                        predicted.best, predicted.worst,
+                        results / f"examples_{_slug(name)}_{_slug(dataset_name)}.png",
+                        title=f"{model_name} on {dataset_name}: best and worst Dice (t = {decision_threshold:.2f}, {source})",
+                    ))
     files += _write_results(results, rows, pr_curves)
     return rows, files
 
@@ -147,11 +158,30 @@ def _write_results(results: pathlib.Path, rows: dict, pr_curves: dict) -> list[p
         files.append(plots.plot_pr_curves(
             curves, results / f"pr_{level}_{_slug(dataset_name)}.png", title=f"{level}: {dataset_name}"
         ))
-    for name, columns in (("frames", tables.FRAME_COLUMNS), ("videos", tables.VIDEO_COLUMNS), ("dice", tables.DICE_COLUMNS)):
+    for name, columns in (
+        ("frames", tables.FRAME_COLUMNS), ("videos", tables.VIDEO_COLUMNS), ("localisation", tables.LOCALISATION_COLUMNS)
+    ):
         files += tables.write_table(rows[name], columns, results, name)
     readme = results / "README.md"
-    readme.write_text(tables.results_readme(rows["frames"], rows["videos"], rows["dice"]))
+    readme.write_text(tables.results_readme(rows["frames"], rows["videos"], rows["localisation"]))
     return files + [readme]
+
+
+def localisation_scores(predicted: predictions.FramePredictions) -> dict:
+    """Localisation of one segmentation model on one split: IoU and Dice at t over fake
+    frames (Dice also over all frames), pixel ROC-AUC and AP of the maps of fake frames
+    against the difference masks and, where there are any, the official masks."""
+    fake = predicted.labels == scores.FAKE_LABEL
+    result = {
+        "iou_fake": float(predicted.ious[fake].mean()) if fake.any() else math.nan,
+        **scores.mean_dice(predicted.dices, predicted.labels),
+        "official_frames": predicted.official_frames,
+    }
+    for reference, prefix in (("mask", "pixel"), (predictions.OFFICIAL_MASK, "official_pixel")):
+        histograms = predicted.pixel_histograms.get(reference)
+        result[f"{prefix}_roc_auc"] = math.nan if histograms is None else scores.binned_roc_auc(histograms)
+        result[f"{prefix}_ap"] = math.nan if histograms is None else scores.binned_average_precision(histograms)
+    return result
 
 
 def _detection_rows(predicted: predictions.FramePredictions, threshold: float) -> dict:
@@ -210,8 +240,12 @@ def parse_flags(argv=None) -> EvaluateConfig:
                        help="TFDS data dir holding the built datasets (None: TFDS default, ~/tensorflow_datasets)")
     paths.add_argument("--results", default=defaults.results, help="folder for tables, plots and README.md")
     rules_group = parser.add_argument_group("rules")
-    rules_group.add_argument("--threshold", type=float, default=defaults.threshold,
-                             help="frame threshold t for EVERY model (None: each model card's threshold)")
+    rules_group.add_argument("--decision-threshold", "--threshold", dest="decision_threshold",
+                             default=defaults.decision_threshold,
+                             help="decision threshold t: 'study' (Unet 0.95, Unet_v1 0.5, classifiers 0.5) or a "
+                                  "number for EVERY model (None: each model card's t, searched on validation)")
+    rules_group.add_argument("--study-rows", action=argparse.BooleanOptionalAction, default=defaults.study_rows,
+                             help="also evaluate the U-Nets at the study's t, in rows beside the card's t")
     size = parser.add_argument_group("run size")
     size.add_argument("--max-videos", type=_at_least_one, default=defaults.max_videos,
                       help="evaluate only the first N videos of each split (None: all)")
@@ -222,6 +256,10 @@ def parse_flags(argv=None) -> EvaluateConfig:
     values = {name.replace("-", "_"): value for name, value in vars(flags).items()}
     values["models"] = tuple(values["models"])
     values["datasets"] = tuple(values["datasets"])
+    try:
+        values["decision_threshold"] = decision.parse_decision_threshold(values["decision_threshold"])
+    except ValueError as error:
+        parser.error(str(error))
     return EvaluateConfig(**values)
 
 
@@ -237,9 +275,11 @@ def main(argv=None) -> None:
 
 
 def print_tables(result: dict) -> None:
-    """Prints the frame and video tables of ``run``'s result."""
-    print("\nFrames\n" + tables.markdown_table(result["frames"], tables.FRAME_COLUMNS))
-    print("Videos\n" + tables.markdown_table(result["videos"], tables.VIDEO_COLUMNS))
+    """Prints the study's table per data set, then the localisation table of ``run``'s result."""
+    for dataset, rows in tables.study_tables(result["frames"], result["videos"]).items():
+        print(f"\nThe study's table on {dataset}\n" + tables.markdown_table(rows, tables.STUDY_COLUMNS))
+    if result["localisation"]:
+        print("Localisation\n" + tables.markdown_table(result["localisation"], tables.LOCALISATION_COLUMNS))
 
 
 if __name__ == "__main__":

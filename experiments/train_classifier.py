@@ -62,9 +62,9 @@ class ClassifierConfig(RunConfig):
         return self.input_size or default_input_size(self.arch)
 
 
-def build_model(config: ClassifierConfig, *, crop_size=CROP_SIZE, replicas=1) -> keras.Model:
-    """The classifier of ``config.arch`` for ``crop_size`` crops, compiled with Adam
-    (learning rate scaled to ``replicas``), cross-entropy, AUC and accuracy."""
+def build_model(config: ClassifierConfig, *, crop_size=CROP_SIZE, replicas=1, steps_per_epoch=None) -> keras.Model:
+    """The classifier of ``config.arch`` for ``crop_size`` crops, compiled with Adam (learning
+    rate scaled to ``replicas``, scheduled by ``config.lr_schedule``), cross-entropy, AUC and accuracy."""
     model = build_classifier(
         config.arch,
         input_size=config.resolved_input_size,
@@ -73,7 +73,7 @@ def build_model(config: ClassifierConfig, *, crop_size=CROP_SIZE, replicas=1) ->
         crop_size=crop_size,
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate_for(replicas)),
+        optimizer=keras.optimizers.Adam(config.optimizer_learning_rate(replicas, steps_per_epoch)),
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
         jit_compile=resolve_jit_compile(config.jit_compile),
@@ -97,8 +97,10 @@ def run(config: ClassifierConfig, datasets=None, *, extra_callbacks=()) -> dict:
     crop_size = examples["train"].element_spec["image"].shape[0]
     to_batches = functools.partial(classification_batches, cache=config.cache)
     train, validation = fit_inputs(config, strategy, to_batches, datasets)
+    replicas = strategy.num_replicas_in_sync
+    steps_per_epoch = config.steps_per_epoch(int(examples["train"].cardinality()), replicas)
     with strategy.scope():
-        model = build_model(resolved, crop_size=crop_size, replicas=strategy.num_replicas_in_sync)
+        model = build_model(resolved, crop_size=crop_size, replicas=replicas, steps_per_epoch=steps_per_epoch)
 
     card = classifier_card(config.arch, weights=config.weights, trained_on=config.dataset, crop_size=crop_size)
     results = fit_run(

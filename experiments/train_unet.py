@@ -36,6 +36,7 @@ class TrainConfig(RunConfig):
     1e-4 and batch 16 are NVIDIA UNet_Industrial's defaults."""
 
     model: str = "unet"
+    clip_norm: float | None = None  # None: no gradient clipping
     vertical_flip: bool = False
     summary_images: int = 4
 
@@ -44,12 +45,13 @@ class TrainConfig(RunConfig):
         return self.output_dir or f"runs/{self.model}"
 
 
-def build_model(config: TrainConfig, input_shape, *, replicas=1) -> keras.Model:
+def build_model(config: TrainConfig, input_shape, *, replicas=1, steps_per_epoch=None) -> keras.Model:
     """The U-Net of ``config.model``, compiled with Adam (learning rate scaled to
-    ``replicas``), the study's loss and Dice."""
+    ``replicas``, scheduled by ``config.lr_schedule``), the study's loss and Dice."""
     model = build_unet(config.model, input_shape=input_shape)
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate_for(replicas)),
+        optimizer=keras.optimizers.Adam(config.optimizer_learning_rate(replicas, steps_per_epoch),
+                                        clipnorm=config.clip_norm),
         loss=BceMinusLogDice(),
         metrics=[DiceAtThreshold(), MeanImageDice()],
         jit_compile=resolve_jit_compile(config.jit_compile),
@@ -79,8 +81,10 @@ def run(config: TrainConfig, datasets=None, *, extra_callbacks=()) -> dict:
     to_batches = functools.partial(segmentation_batches, cache=config.cache, vertical_flip=config.vertical_flip)
     train, validation = fit_inputs(config, strategy, to_batches, datasets)
     summary_images, summary_masks = validation_examples(examples["validation"], config.summary_images)
+    replicas = strategy.num_replicas_in_sync
+    steps_per_epoch = config.steps_per_epoch(int(examples["train"].cardinality()), replicas)
     with strategy.scope():
-        model = build_model(config, input_shape, replicas=strategy.num_replicas_in_sync)
+        model = build_model(config, input_shape, replicas=replicas, steps_per_epoch=steps_per_epoch)
 
     def callbacks_for(run_folder):
         return [
@@ -111,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--model", default=defaults.model, choices=sorted(ARCHITECTURES),
                        help="U-Net configuration (METHOD.md section 3)")
     groups = add_run_flags(parser, defaults)
+    groups["training"].add_argument(
+        "--clip-norm", type=float, default=defaults.clip_norm,
+        help="clip each gradient to this L2 norm (None: no clipping); keeps a high peak learning rate stable")
     groups["training"].add_argument(
         "--vertical-flip", action=argparse.BooleanOptionalAction, default=defaults.vertical_flip,
         help="also flip training images vertically (horizontal flips are always on)")

@@ -16,7 +16,16 @@ import pytest
 from dfseg_tf.corpus import CorpusSpec, write_faceforensics_corpus
 from dfseg_tf.extraction import iter_frames
 from dfseg_tf.sources import list_faceforensics
-from experiments import bench_build, bench_detectors, bench_masks, bench_predict, bench_train
+from dfseg_tf.training.precision import resolve_precision
+from experiments import (
+    bench_build,
+    bench_corpus,
+    bench_detectors,
+    bench_masks,
+    bench_precision,
+    bench_predict,
+    bench_train,
+)
 
 DUMMY_DATA = pathlib.Path(__file__).resolve().parents[1] / "datasets" / "dfdc_masks" / "dummy_data"
 
@@ -98,7 +107,7 @@ def test_bench_train_reports_speed_and_memory_of_a_real_fit_step(tmp_path):
     (row,) = results["results"]
     assert (row["runner"], row["model"], row["input"]) == ("keras/tensorflow", "unet_v1", "tf.data pipeline")
     assert row["parameters"] == 1_832_257
-    assert row["policy"] == "float32"  # no GPU in tests
+    assert row["policy"] == resolve_precision("auto")  # float32, or mixed_bfloat16 on a CPU with AMX
     assert row["images_per_second"] == pytest.approx(2 / row["seconds_per_step"])
     assert row["inference_images_per_second"] == pytest.approx(2 / row["inference_seconds_per_step"])
     assert row["cpu_seconds_per_step"] > 0 and row["peak_memory_mb"] > 0
@@ -190,3 +199,28 @@ def test_bench_detectors_compares_detectors_on_real_layout_frames_and_the_corpus
     assert "scale" in results["detectors"]["blazeface_full"]["fitted_calibration"]["corpus"]
     n_fakes = sum(entry.is_fake for entry in list_faceforensics(ff.root))
     assert len(results["real_pairs_extraction"]) == 2 * n_fakes  # each fake with MTCNN and with the cascade
+
+
+def test_bench_precision_trains_the_same_run_under_each_policy(synthetic_records, tmp_path):
+    results = _run(bench_precision.main, [
+        "--data-dir", str(synthetic_records.data_dir), "--config", synthetic_records.config,
+        "--model", "unet_v1", "--epochs", "1",
+    ], tmp_path / "precision.json")
+
+    assert [run["policy"] for run in results["runs"]] == ["float32", "mixed_bfloat16"]
+    for run in results["runs"]:
+        assert 0 <= run["best_val_dice"] <= 1 and run["train_images_per_second"] > 0
+        assert run["wall_seconds"] > 0 and run["cpu_seconds"] > 0
+
+
+def test_bench_corpus_measures_each_style_of_planted_fake(tmp_path):
+    results = _run(bench_corpus.main, [
+        "--parts", "3", "--frames", "2", "--width", "160", "--height", "120",
+    ], tmp_path / "corpus.json")
+
+    corpus = results["corpus"]
+    assert "whole:swap" in corpus and any(style.startswith("partial:") for style in corpus)
+    for row in corpus.values():
+        quantiles = [row["planted"]["quantiles"][q] for q in ("50", "75", "90", "95", "99")]
+        assert quantiles == sorted(quantiles)
+        assert row["planted"]["quantiles"]["50"] > row["face_box"]["quantiles"]["50"]  # the region is the change

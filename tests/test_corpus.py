@@ -20,6 +20,7 @@ from dfseg_tf.corpus import (
     write_h264,
 )
 from dfseg_tf.corpus.faceforensics import METHOD_REGIONS
+from dfseg_tf.extraction.masks import blurred_distance
 
 SPEC = CorpusSpec()
 
@@ -225,7 +226,24 @@ def test_planted_mask_is_where_the_decoded_fake_differs(manifests):
                 assert 0 < distance.mean() < 6, fake.video_id
             else:
                 assert distance[~_with_feather(masks)].mean() < 2, fake.video_id
-                assert distance[masks].mean() > 25, fake.video_id
+                assert 6 < distance[masks].mean() < 70, fake.video_id
+
+
+def test_planted_changes_are_as_faint_as_real_deepfakes(dfdc):
+    """Blurred distances inside the planted regions spread like real FF++ c23 pairs' (median
+    6-12 inside the face box there, docs/METHOD.md): a large share stays under a threshold
+    of 30, so a mask rule tuned on strong colour tints does not look good here."""
+    inside = []
+    for fake in dfdc.fakes():
+        if fake.fault is None and fake.original_id and fake.kind != "none":
+            fake_frames = _decode(dfdc.root / fake.path)[::4]
+            original = _decode(dfdc.root / dfdc.by_id(fake.original_id).path)[::4]
+            masks = load_planted_masks(dfdc.root, fake.video_id)[::4]
+            inside += [blurred_distance(o, f)[m] for o, f, m in zip(original, fake_frames, masks)]
+    inside = np.concatenate(inside)
+    assert 8 < np.median(inside) < 35
+    assert 0.3 < (inside < 30).mean() < 0.85
+    assert (inside > 10).mean() > 0.6  # still well above compression noise (under 5 outside faces)
 
 
 def test_planted_faults_are_present(dfdc, ffpp_and_dfd):
@@ -274,6 +292,16 @@ def test_same_seed_writes_the_same_corpus(tmp_path):
     other = write_dfd_corpus(tmp_path / "c", CorpusSpec(width=128, height=96, n_frames=8, seed=6),
                              actors=2, scenes_per_actor=1)
     assert [v.video_id for v in other.videos] != [v.video_id for v in first.videos]
+
+
+def test_rewriting_a_corpus_gives_the_same_bytes(tmp_path):
+    """x264's macroblock tree encoded identical frames differently from one write to the next
+    (a few of these 105 files each time), so a resumed build differed from a fresh one."""
+    spec = CorpusSpec(width=96, height=64, n_frames=8, face_height=0.5, crf=30)
+    written = [write_dfdc_corpus(tmp_path / name, spec) for name in "abc"]
+    for video in _readable(written[0]):
+        contents = {(manifest.root / video.path).read_bytes() for manifest in written}
+        assert len(contents) == 1, video.path
 
 
 @pytest.mark.parametrize("changes,message", [

@@ -13,7 +13,11 @@ Hand-computed answers, for any t between 0.11 and 0.87:
   frames: 5 of the 7 fake frames fire, no real one: precision 1, recall 5/7, F1 5/6;
   videos: fake/1 has exactly half its frames fake -> real: precision 1, recall 1/2, F1 2/3;
   Dice: fake/0 frames 2*128/(128+256) = 2/3, all others 1:
-        fake frames (3*2/3 + 4)/7 = 6/7, all frames (2 + 11)/14 = 13/14.
+        fake frames (3*2/3 + 4)/7 = 6/7, all frames (2 + 11)/14 = 13/14;
+  IoU over fake frames: fake/0 128/256 = 1/2, the others 1: (3/2 + 4)/7 = 11/14;
+  pixel ROC-AUC over fake frames: 896 of the 1280 mask pixels are bright and outrank every
+        other pixel; the 384 dark ones are drawn like the untouched pixels (half wins):
+        896/1280 + 384/1280 / 2 = 0.85.
 """
 
 import csv
@@ -131,7 +135,8 @@ def test_evaluate_writes_tables_plots_and_readme(models, data_dir, tmp_path, cap
         ("bright_unet", f"{DATASET}:test"), ("bright_unet", f"{DATASET}:validation"),
         ("bright_classifier", f"{DATASET}:test"), ("bright_classifier", f"{DATASET}:validation"),
     ]
-    assert [row["threshold"] for row in frames] == [0.4, 0.4, 0.5, 0.5]  # each card's own
+    assert [row["decision_threshold"] for row in frames] == [0.4, 0.4, 0.5, 0.5]  # each card's own
+    assert [row["threshold_source"] for row in frames] == ["searched on by hand"] * 2 + ["default"] * 2
     for row in frames:
         assert (row["precision"], row["recall"]) == (1.0, pytest.approx(5 / 7))
         assert (row["frames"], row["fake_frames"], row["weights"]) == (14, 7, "scratch")
@@ -139,14 +144,19 @@ def test_evaluate_writes_tables_plots_and_readme(models, data_dir, tmp_path, cap
     for row in videos:
         assert (row["precision"], row["recall"], row["f1"]) == (1.0, 0.5, pytest.approx(2 / 3))
         assert (row["videos"], row["fake_videos"]) == (4, 2)
-    dice = json.loads((results / "dice.json").read_text())
-    assert [row["model"] for row in dice] == ["bright_unet", "bright_unet"]
-    assert dice[0]["dice_fake"] == pytest.approx(6 / 7) and dice[0]["dice_all"] == pytest.approx(13 / 14)
+    localisation = json.loads((results / "localisation.json").read_text())
+    assert [row["model"] for row in localisation] == ["bright_unet", "bright_unet"]
+    row = localisation[0]
+    assert row["dice_fake"] == pytest.approx(6 / 7) and row["dice_all"] == pytest.approx(13 / 14)
+    assert row["iou_fake"] == pytest.approx(11 / 14)
+    assert row["pixel_roc_auc"] == pytest.approx(0.85, abs=0.01)
+    assert 0.7 < row["pixel_ap"] < 0.75  # precision 1 up to recall 0.7, then near 0
+    assert row["official_pixel_roc_auc"] is None and row["official_frames"] == 0  # no official masks here
 
     written = sorted(path.name for path in results.iterdir())
     assert written == sorted([
         "README.md", "config.json",
-        *(f"{table}.{ext}" for table in ("frames", "videos", "dice") for ext in ("md", "csv", "json")),
+        *(f"{table}.{ext}" for table in ("frames", "videos", "localisation") for ext in ("md", "csv", "json")),
         *(f"pr_{level}_evaluation_toy_synthetic_{split}.png" for level in ("frames", "videos")
           for split in ("test", "validation")),
         "examples_bright_unet_evaluation_toy_synthetic_test.png",
@@ -154,19 +164,41 @@ def test_evaluate_writes_tables_plots_and_readme(models, data_dir, tmp_path, cap
     ])
     readme = (results / "README.md").read_text()
     assert "| Best recall (mean over data sets) | bright_unet (segmentation): recall 0.714 |" in readme
+    assert "## The study's table: evaluation_toy/synthetic:validation" in readme
     printed = capsys.readouterr().out
-    assert "Frames\n| model | kind | dataset | precision | recall | f1 |" in printed
-    assert "| bright_classifier | classifier | evaluation_toy/synthetic:test | 1.000 | 0.714 | 0.833 |" in printed
+    assert ("The study's table on evaluation_toy/synthetic:test\n| model | kind | frame_precision | frame_recall | "
+            "frame_f1 | video_precision | video_recall | video_f1 | decision_threshold | threshold_source |") in printed
+    assert ("| bright_classifier | classifier | 1.000 | 0.714 | 0.833 | 1.000 | 0.500 | 0.667 | 0.500 | default |"
+            in printed)
+
+
+def test_study_thresholds_sit_beside_the_searched_ones(models, data_dir, tmp_path):
+    ModelCard(kind=SEGMENTATION, architecture="unet", input_size=SIZE, threshold=0.4,
+              threshold_source=f"{DATASET}:validation", trained_on=DATASET).save(models[SEGMENTATION])
+    result = evaluate.run(evaluate.EvaluateConfig(
+        models=(models[SEGMENTATION], models[CLASSIFIER]), datasets=(DATASET,), data_dir=data_dir,
+        results=str(tmp_path / "results"), study_rows=True,
+    ))
+    assert [(row["model"], row["decision_threshold"], row["threshold_source"]) for row in result["frames"]] == [
+        ("bright_unet", 0.4, f"searched on {DATASET}:validation"), ("bright_unet", 0.95, "study"),
+        ("bright_classifier", 0.5, "default"),  # the study gives no other t for classifiers
+    ]
+    assert [row["threshold_source"] for row in result["localisation"]] == [
+        f"searched on {DATASET}:validation", "study"]
+    flagged = evaluate.parse_flags(["--models", "m.keras", "--decision-threshold", "study"])
+    assert flagged.decision_threshold == "study"
+    with pytest.raises(SystemExit):
+        evaluate.parse_flags(["--models", "m.keras", "--decision-threshold", "1.5"])
 
 
 def test_evaluate_max_videos_and_threshold_override(models, data_dir, tmp_path):
     config = evaluate.EvaluateConfig(
         models=(models[SEGMENTATION],), datasets=(DATASET,), data_dir=data_dir,
-        results=str(tmp_path / "results"), max_videos=2, threshold=0.95,
+        results=str(tmp_path / "results"), max_videos=2, decision_threshold=0.95,
     )
     result = evaluate.run(config)
     (frames,), (videos,) = result["frames"], result["videos"]
-    assert frames["threshold"] == 0.95
+    assert (frames["decision_threshold"], frames["threshold_source"]) == (0.95, "flag")
     assert videos["videos"] == 2
     assert frames["frames"] == sum(len(VIDEOS[video_id][1]) for video_id in _first_two_video_ids(data_dir))
 

@@ -197,6 +197,19 @@ def test_threshold_flag_overrides_the_card(tmp_path, models, media):
     assert report["score"] == pytest.approx(CONSTANT_MAP_VALUE)  # the same maps, now below 0.6
 
 
+def test_decision_threshold_study_takes_the_study_value(tmp_path, models, media):
+    study_unet = tmp_path / "unet.keras"
+    study_unet.write_bytes(pathlib.Path(models["constant"]).read_bytes())
+    card = ModelCard.load(models["constant"])
+    card.architecture = "unet"
+    card.save(study_unet)
+    assert _predict(media["video"], "--model", str(study_unet), "--output", tmp_path / "out",
+                    "--decision-threshold", "study") == 0
+    assert _report(tmp_path / "out", media["video"])["threshold"] == 0.95  # the study's Unet t
+    with pytest.raises(SystemExit):
+        _predict(media["video"], "--model", str(study_unet), "--output", tmp_path / "bad", "--threshold", "half")
+
+
 def test_image_with_two_faces_judges_every_face(tmp_path, models, media):
     image = media["two_faces"]
     assert _predict(image, "--model", models["constant"], "--output", tmp_path, "--overlay", "sheet") == 0

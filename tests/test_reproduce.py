@@ -1,56 +1,92 @@
-"""The main job end to end on real synthetic records: build, train, search, evaluate."""
+"""The main job end to end at a tiny size: three layouts built, four models, the study's tables."""
 
 import json
+import pathlib
 
 import pytest
 
+from dfseg_tf.evaluation import tables
 from dfseg_tf.models.card import ModelCard
-from experiments import evaluate, reproduce, train_classifier, train_unet
+from experiments import reproduce, train_unet
 
-MODELS = ("unet", "unet_v1")
+MODELS = reproduce.MODELS
+DUMMY_DATA = pathlib.Path(__file__).resolve().parents[1] / "datasets" / "dfdc_masks" / "dummy_data"
 
 
 @pytest.fixture(scope="module")
 def main_job(synthetic_records, tmp_path_factory):
-    """One run of the main command (one epoch a model) over the session's synthetic build."""
+    """The main command at a tiny size over the session's synthetic build (the DFDC role)."""
     output = tmp_path_factory.mktemp("reproduce")
     argv = [
         "--output-dir", str(output), "--data-dir", str(synthetic_records.data_dir),
-        "--config", synthetic_records.config, "--epochs", "1",
+        "--dfdc-config", synthetic_records.config, "--frames-per-video", "2", "--unet-epochs", "1",
+        "--classifier-epochs", "1", "--classifier-input-size", "71", "--classifier-max-batches", "1",
+        "--batch-size", "8",
     ]
-    return output, argv
+    return output, argv, synthetic_records.name
 
 
-def test_main_job_writes_every_result_and_ends_with_the_frame_and_video_tables(main_job, capsys):
-    output, argv = main_job
+def test_main_job_prints_the_study_table_of_every_data_set(main_job, capsys):
+    output, argv, dfdc_name = main_job
     reproduce.main(argv)
     printed = capsys.readouterr().out
 
-    tables = printed[printed.rindex("\nFrames\n"):]
-    assert "Videos" in tables
-    for model in MODELS:
-        assert f"{model}/best" in tables
+    test_sets = [f"{dfdc_name}:test", "dfdc_masks/faceforensics_mini:test", "dfdc_masks/dfd_mini:test"]
+    header = "| " + " | ".join(tables.STUDY_COLUMNS) + " |"
+    for test_set in test_sets:
+        table = printed[printed.index(f"The study's table on {test_set}\n"):].split("\n\n")[0]
+        assert table.splitlines()[1] == header
+        rows = table.splitlines()[3:]
+        # one row per model at its searched t, plus the U-Nets at the study's t
+        assert len(rows) == len(MODELS) + 2
+        assert sum("| study |" in row for row in rows) == 2
+        assert sum("| searched on " in row for row in rows) == len(MODELS)
     results = output / "results"
-    for name in ("frames", "videos", "dice"):
-        for suffix in ("md", "csv", "json"):
-            assert (results / f"{name}.{suffix}").stat().st_size > 0
-    assert len(list(results.glob("pr_*.png"))) == 2
-    assert len(list(results.glob("examples_*.png"))) == len(MODELS)
-    assert "Best F1 in-domain" in (results / "README.md").read_text()
     frames = json.loads((results / "frames.json").read_text())
+    assert {row["dataset"] for row in frames} == set(test_sets)
     assert {row["model"] for row in frames} == {f"{model}/best" for model in MODELS}
+    trained_on = {row["model"]: row["trained_on"] for row in frames}
+    assert trained_on["xception/best"] == "dfdc_masks/faceforensics_mini"
+    assert trained_on["unet/best"] == trained_on["efficientnet_b7/best"] == dfdc_name
+    localisation = json.loads((results / "localisation.json").read_text())
+    assert {row["model"] for row in localisation} == {"unet/best", "unet_v1/best"}
+    assert len(localisation) == 2 * 2 * len(test_sets)  # two U-Nets, two t, three test sets
+    assert all(0 <= row["pixel_roc_auc"] <= 1 for row in localisation)
+    readme = (results / "README.md").read_text()
+    assert "Best F1 in-domain" in readme and "## Training budgets" in readme
+    assert "(a smaller budget than the U-Nets')" in readme
+    assert len(list(results.glob("examples_*.png"))) == 2 * 2 * len(test_sets)
+    timings = json.loads((output / "timings.json").read_text())
+    assert {"build", "evaluate", "train unet"} <= set(timings)
+    assert all(value["wall_s"] >= 0 and value["cpu_s"] >= 0 for value in timings.values())
 
 
-def test_main_job_stores_the_validation_threshold_and_reruns_without_retraining(main_job, capsys):
-    output, argv = main_job
+def test_main_job_reruns_without_retraining_and_keeps_the_searched_thresholds(main_job, capsys):
+    output, argv, dfdc_name = main_job
     reproduce.main(argv)  # the module's first test may not have run alone: this run resumes or starts
     reproduce.main(argv)
     printed = capsys.readouterr().out
     for model in MODELS:
         card = ModelCard.load(output / model / "best.keras")
-        assert card.threshold_source.endswith(":validation")
-        assert 0.05 <= card.threshold <= 0.99
+        trained_on = "dfdc_masks/faceforensics_mini" if model == "xception" else dfdc_name
+        assert card.threshold_source == f"{trained_on}:validation"
         assert f"{output / model}: already trained, reusing it" in printed
+        assert "threshold already searched, keeping it" in printed
+    config = json.loads((output / "unet" / "config.json").read_text())
+    assert config["lr_schedule"] == "cosine" and config["precision"] in ("float32", "mixed_bfloat16")
+
+
+def test_real_data_needs_both_folders_and_is_estimated_first():
+    with pytest.raises(SystemExit):
+        reproduce.parse_flags(["--dfdc", str(DUMMY_DATA)])
+    config = reproduce.parse_flags(["--dfdc", str(DUMMY_DATA), "--faceforensics", str(DUMMY_DATA)])
+    assert config.settings == reproduce.STUDY
+    data = reproduce.builds(config)
+    assert [data[role].name for role in reproduce.ROLES] == [
+        "dfdc_masks/dfdc", "dfdc_masks/faceforensics", "dfdc_masks/dfd"]
+    estimate = reproduce.estimate(config, data)
+    assert estimate.startswith("Estimated time on this machine")
+    assert "videos found: dfdc " in estimate and " h in all" in estimate
 
 
 def test_a_short_unet_fit_on_the_synthetic_records_lowers_the_loss(synthetic_records, tmp_path):
@@ -60,31 +96,3 @@ def test_a_short_unet_fit_on_the_synthetic_records_lowers_the_loss(synthetic_rec
     ))
     losses = result["history"]["loss"]
     assert losses[-1] < losses[0], losses
-
-
-def test_the_baseline_classifiers_join_the_u_nets_in_one_table(main_job, synthetic_records, tmp_path):
-    output, argv = main_job
-    reproduce.main(argv)  # trains the U-Nets unless an earlier test of this module did
-    classifiers = []
-    for arch, input_size, batch_size in (("xception", 71, 4), ("efficientnet_b7", 32, 2)):
-        trained = train_classifier.run(train_classifier.ClassifierConfig(
-            arch=arch, input_size=input_size, dataset=synthetic_records.name,
-            data_dir=str(synthetic_records.data_dir), output_dir=str(tmp_path / arch), epochs=1,
-            batch_size=batch_size, max_train_batches=1, max_val_batches=1,
-            run_eagerly=arch == "efficientnet_b7", verbose=0,
-        ))
-        classifiers.append(trained["best_model"])
-    unets = [str(output / model / "best.keras") for model in MODELS]
-
-    result = evaluate.run(evaluate.EvaluateConfig(
-        models=(*unets, *classifiers), datasets=(f"{synthetic_records.name}:test",),
-        data_dir=str(synthetic_records.data_dir), results=str(tmp_path / "results"), max_videos=4,
-    ))
-
-    for level in ("frames", "videos"):
-        rows = {row["model"]: row for row in result[level]}
-        assert len(rows) == 4
-        assert [row["kind"] for row in rows.values()].count("classifier") == 2
-        assert all(row["weights"] == "scratch" for row in rows.values())
-    assert len(result["dice"]) == 2  # Dice exists only for the segmentation models
-    assert "xception" in (tmp_path / "results" / "frames.md").read_text()

@@ -108,3 +108,37 @@ def test_best_threshold_takes_the_middle_of_a_plateau():
     curve = threshold.sweep([1, 0], [0.9, 0.1], [0.2, 0.3, 0.4, 0.5, 0.6])
     assert curve["f1"].tolist() == [1.0] * 5
     assert threshold.best_threshold(curve) == 0.4
+
+
+def test_iou_counts_the_overlap_and_two_empty_maps_score_one():
+    predicted = np.zeros((4, 4), dtype=bool)
+    predicted[0, :] = True
+    true = np.zeros((4, 4), dtype=bool)
+    true[0, 2:] = True
+    true[1, 2:] = True  # union 6, overlap 2
+    assert scores.iou_score(predicted, true) == pytest.approx(2 / 6)
+    assert scores.iou_score(np.zeros((2, 2)), np.zeros((2, 2))) == 1.0
+
+
+def test_pixel_scores_from_histograms_by_hand():
+    prob_map = np.array([[0.95, 0.85], [0.15, 0.05]])
+    mask = np.array([[1, 0], [1, 0]])
+    histograms = scores.pixel_histograms(prob_map, mask, bins=10)
+    assert histograms.sum(axis=1).tolist() == [2, 2]
+    # positives 0.95, 0.15 against negatives 0.85, 0.05: 3 of the 4 pairs ordered right
+    assert scores.binned_roc_auc(histograms) == pytest.approx(0.75)
+    # ranked 0.95 (pos), 0.85, 0.15 (pos): precision 1 at recall 1/2, 2/3 at recall 1
+    assert scores.binned_average_precision(histograms) == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    assert math.isnan(scores.binned_roc_auc(scores.pixel_histograms(prob_map, np.zeros((2, 2)))))
+
+
+def test_pixel_scores_agree_with_scikit_learn_up_to_the_bins():
+    from sklearn import metrics
+
+    rng = np.random.default_rng(0)
+    mask = rng.random((64, 64)) < 0.3
+    prob_map = np.clip(rng.normal(0.4 + 0.2 * mask, 0.15), 0, 1)
+    histograms = scores.pixel_histograms(prob_map[:32], mask[:32]) + scores.pixel_histograms(prob_map[32:], mask[32:])
+    assert scores.binned_roc_auc(histograms) == pytest.approx(metrics.roc_auc_score(mask.ravel(), prob_map.ravel()), abs=1e-3)
+    assert scores.binned_average_precision(histograms) == pytest.approx(
+        metrics.average_precision_score(mask.ravel(), prob_map.ravel()), abs=5e-3)

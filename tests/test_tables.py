@@ -92,4 +92,22 @@ def test_results_readme_holds_checks_and_tables():
     text = tables.results_readme(STUDY_ROWS, STUDY_ROWS, [])
     assert "| Best F1 in-domain | xception (classifier): F1 0.950 on dfdc_masks/synthetic:test | a classifier | yes |" in text
     assert text.count("## The study's comparisons") == 2
-    assert "## Frame table" in text and "## Dice (segmentation models)" in text
+    assert "## Frame table" in text and "## Localisation (segmentation models)" in text
+    assert text.count("## The study's table: ") == 2
+
+
+def test_the_study_table_puts_frame_and_video_scores_of_a_model_and_t_on_one_row():
+    frames = [dict(row, threshold_source="default") for row in STUDY_ROWS]
+    videos = [dict(row, f1=row["f1"] / 2, threshold_source="default") for row in STUDY_ROWS]
+    at_study_t = dict(STUDY_ROWS[2], f1=0.1, threshold_source="study")
+    frames.append(at_study_t)
+    videos.append(at_study_t)
+    by_dataset = tables.study_tables(frames, videos)
+    assert list(by_dataset) == [f"{SYNTHETIC}:test", f"{FFPP}:test"]
+    rows = by_dataset[f"{SYNTHETIC}:test"]
+    assert [(row["model"], row["threshold_source"]) for row in rows] == [
+        ("xception", "default"), ("unet", "default"), ("unet", "study")]
+    assert (rows[1]["frame_f1"], rows[1]["video_f1"], rows[1]["frame_recall"]) == (0.85, 0.425, 0.90)
+    assert set(tables.STUDY_COLUMNS) <= set(rows[0]) | {"decision_threshold", "weights"}
+    # the comparisons use each model at its own t, not the extra rows at the study's
+    assert at_study_t not in tables.rows_for_checks(frames) and len(tables.rows_for_checks(frames)) == 4

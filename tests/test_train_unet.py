@@ -16,7 +16,7 @@ import tensorflow as tf
 from dfseg_tf.data import planted_square_dataset
 from dfseg_tf.models.card import ModelCard
 from dfseg_tf.training.callbacks import BestModelCheckpoint
-from dfseg_tf.training.precision import apply_precision, resolve_precision
+from dfseg_tf.training.precision import apply_precision, cpu_has_native_bfloat16, resolve_precision
 from dfseg_tf.training.strategy import distribution_strategy
 from experiments import train_unet
 from experiments.train_unet import TrainConfig, build_model, run
@@ -196,7 +196,7 @@ def test_a_mixed_float16_step_scales_the_loss_and_stays_finite():
 
 def test_auto_precision_and_strategy_follow_the_devices(monkeypatch):
     has_gpu = bool(tf.config.list_physical_devices("GPU"))
-    assert resolve_precision("auto").startswith("mixed_") == has_gpu
+    assert resolve_precision("auto").startswith("mixed_") == (has_gpu or cpu_has_native_bfloat16())
     assert resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
     with pytest.raises(ValueError, match="precision='half'"):
         resolve_precision("half")
@@ -212,3 +212,13 @@ def test_main_reports_a_bad_tf_config_in_one_line(tmp_path, monkeypatch):
     with pytest.raises(SystemExit) as exit_info:
         train_unet.main(["--data-dir", str(tmp_path / "tfds"), "--output-dir", str(tmp_path / "run")])
     assert str(exit_info.value.code).startswith("train_unet: error: TF_CONFIG is not valid JSON: ")
+
+
+@pytest.mark.parametrize("flags,native", [
+    ("fpu sse2 avx2 avx512f", False), ("fpu avx512f avx512_bf16", True), ("fpu amx_tile amx_bf16", True),
+])
+def test_cpu_bfloat16_is_read_from_the_cpu_flags(tmp_path, flags, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU bf16\nflags\t\t: {flags}\n\n")
+    assert cpu_has_native_bfloat16(cpuinfo) is native
+    assert cpu_has_native_bfloat16(tmp_path / "absent") is False

@@ -23,7 +23,7 @@ class SyntheticTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):
     """Reuses the corpus in dummy_data/dfdc_masks_synthetic (the tests' download dir)."""
 
     BUILDER_CONFIG_NAMES_TO_TEST = ["synthetic"]
-    SPLITS = {"train": 224, "validation": 64, "test": 96}  # parts 0-5 / 6-7 / 8-9
+    SPLITS = {"train": 200, "validation": 88, "test": 88}  # parts 0-5 / 6-7 / 8-9
 
 
 class DfdcTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):

@@ -72,7 +72,7 @@ def write_plan(root: pathlib.Path, plan: VideoPlan) -> PlantedVideo:
         video_id=plan.video_id, path=plan.path, label=plan.label, original_id=plan.original_id,
         kind=plan.kind, region=plan.manipulation.region if plan.manipulation else None,
         fault=plan.fault, n_frames=plan.n_frames, width=plan.width, height=plan.height,
-        fps=plan.fps, notes=plan.notes,
+        fps=plan.fps, notes=plan.notes, style=plan.manipulation.style if plan.manipulation else None,
     )
 
 

@@ -6,9 +6,15 @@ set on its own background, so a corpus has several people whose faces a real fac
 detector (MTCNN) finds. A person moves slowly (pan and zoom) from frame to frame.
 
 A manipulation is an elliptical, feathered region of the face (whole face, mouth, eyes,
-nose, lower face) whose pixels are replaced by an altered copy: the face of a donor
-identity aligned on the five facial landmarks (a face swap) or the person's own face,
-colour-shifted and textured. The planted truth is where the blend weight exceeds 0.5.
+nose, lower face) whose pixels are replaced by an altered copy, in one of three styles
+whose per-pixel differences look like real deepfakes' (measured on FaceForensics++ c23
+pairs, see docs/METHOD.md "The miniature corpus"): ``swap``, the face of a donor identity
+aligned on the five facial landmarks and colour-matched to the target, as face-swap
+pipelines do; ``warp``, the person's own face moved by a smooth displacement of a few
+pixels (an expression change, as Face2Face and NeuralTextures make); ``texture``, a
+low-amplitude change of colour and fine texture. Each also keeps a small colour residual.
+The planted truth is where the blend weight exceeds 0.5, as the official FF++ masks mark
+the whole manipulated region, also where the change happens to be faint.
 """
 
 import dataclasses
@@ -21,6 +27,7 @@ import skimage.data
 from matplotlib import image as mpl_image
 
 REGIONS = ("whole", "mouth", "eyes", "nose", "lower")
+STYLES = ("swap", "warp", "texture")
 IDENTITIES_CACHED = 16
 
 # Face box (x, y, width, height) and landmarks of each photograph, measured once with
@@ -83,16 +90,31 @@ class Scene:
 
 @dataclasses.dataclass(frozen=True)
 class Manipulation:
-    """What a fake changes on ``people[0]``: a region, replaced by a donor's face or recoloured."""
+    """What a fake changes on ``people[0]``: a region, replaced by an altered copy.
+
+    ``style`` is ``swap`` (needs a ``donor``; ``strength`` is how far the pixels move from
+    the person's towards the colour-matched donor's, as a generated face lies between
+    the two), ``warp`` (moved by ``warp`` times the face height at most) or ``texture``;
+    every style adds ``colour_shift`` and a coarse texture of standard deviation
+    ``texture`` (0-255 units) drawn from ``texture_seed``.
+    """
 
     region: str
     donor: Identity | None
     colour_shift: tuple[float, float, float]
     texture_seed: int
+    style: str = "texture"
+    texture: float = 4.0
+    warp: float = 0.0
+    strength: float = 1.0
 
     def __post_init__(self):
         if self.region not in REGIONS:
             raise ValueError(f"region must be one of {REGIONS}, got {self.region!r}")
+        if self.style not in STYLES:
+            raise ValueError(f"style must be one of {STYLES}, got {self.style!r}")
+        if (self.style == "swap") != (self.donor is not None):
+            raise ValueError(f"a donor goes with style 'swap' and only with it, got style {self.style!r}")
 
     @property
     def kind(self) -> str:
@@ -154,15 +176,31 @@ def random_scene(rng: np.random.Generator, *, n_people=1, face_height=0.45) -> S
     )
 
 
-def random_manipulation(rng: np.random.Generator, region: str, *, donor: Identity | None = None) -> Manipulation:
-    """A visible change: a colour shift of length ~60 (of 255) on top of texture and any donor."""
+# Amplitudes of each style, chosen so that the blurred distance between a fake and its
+# original, inside the face, spreads like that of real FF++ c23 pairs (docs/METHOD.md).
+COLOUR_RESIDUAL = (3.0, 10.0)  # length of the colour shift every style keeps
+TEXTURE_STD = {"swap": (2.0, 4.0), "warp": (2.0, 4.0), "texture": (6.0, 11.0)}
+WARP_OF_FACE_HEIGHT = (0.025, 0.05)  # largest displacement of a warp
+SWAP_STRENGTH = (0.4, 0.7)
+
+
+def random_manipulation(rng: np.random.Generator, region: str, *, donor: Identity | None = None,
+                        style: str | None = None) -> Manipulation:
+    """A change of real deepfakes' strength: a swap when a ``donor`` is given, else a warp
+    or a texture change (drawn unless ``style`` says)."""
+    if style is None:
+        style = "swap" if donor is not None else str(rng.choice(["warp", "texture"]))
     direction = rng.normal(size=3)
-    shift = direction / np.linalg.norm(direction) * rng.uniform(55, 70)
+    shift = direction / np.linalg.norm(direction) * rng.uniform(*COLOUR_RESIDUAL)
     return Manipulation(
         region=region,
         donor=donor,
         colour_shift=tuple(float(s) for s in shift),
         texture_seed=int(rng.integers(2**31)),
+        style=style,
+        texture=float(rng.uniform(*TEXTURE_STD[style])),
+        warp=float(rng.uniform(*WARP_OF_FACE_HEIGHT)) if style == "warp" else 0.0,
+        strength=float(rng.uniform(*SWAP_STRENGTH)) if style == "swap" else 1.0,
     )
 
 
@@ -258,18 +296,44 @@ def _layer(person: Person, manipulation: Manipulation | None):
     if manipulation is None:
         return face, portrait, None
     change = region_alpha(face, manipulation.region)
-    altered = _altered_pixels(face, manipulation)
+    altered = _altered_pixels(face, manipulation, change)
     blended = face.image * (1 - change[..., None]) + altered * change[..., None]
     return dataclasses.replace(face, image=blended.astype(np.float32)), portrait, change
 
 
-def _altered_pixels(face: Face, manipulation: Manipulation) -> np.ndarray:
-    base = face.image if manipulation.donor is None else _aligned_donor(face, manipulation.donor)
+def _altered_pixels(face: Face, manipulation: Manipulation, change: np.ndarray) -> np.ndarray:
     rng = np.random.default_rng(manipulation.texture_seed)
+    if manipulation.style == "swap":
+        donor = _colour_matched(_aligned_donor(face, manipulation.donor), face.image, change > 0.5)
+        base = face.image + manipulation.strength * (donor - face.image)
+    elif manipulation.style == "warp":
+        base = _warped(face, manipulation.warp, rng)
+    else:
+        base = face.image
     height, width = face.image.shape[:2]
-    coarse = rng.normal(0, 18, (max(height // 16, 2), max(width // 16, 2), 3)).astype(np.float32)
+    coarse = rng.normal(0, manipulation.texture, (max(height // 8, 2), max(width // 8, 2), 3)).astype(np.float32)
     texture = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
     return np.clip(base + np.asarray(manipulation.colour_shift, np.float32) + texture, 0, 255)
+
+
+def _colour_matched(donor: np.ndarray, target: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The donor with each channel's mean and spread inside ``region`` moved to the target's
+    (the colour correction of face-swap pipelines; what is left is the face's structure)."""
+    if not region.any():
+        return donor
+    donor_mean, donor_std = donor[region].mean(axis=0), donor[region].std(axis=0) + 1e-3
+    target_mean, target_std = target[region].mean(axis=0), target[region].std(axis=0)
+    return (donor - donor_mean) * (target_std / donor_std) + target_mean
+
+
+def _warped(face: Face, amplitude: float, rng: np.random.Generator) -> np.ndarray:
+    """The face moved by a smooth random displacement of at most ``amplitude`` face heights."""
+    height, width = face.image.shape[:2]
+    coarse = rng.uniform(-1, 1, (2, 4, 4)).astype(np.float32)
+    largest = amplitude * face.box[3]
+    dx, dy = (cv2.resize(c, (width, height), interpolation=cv2.INTER_CUBIC) * largest for c in coarse)
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return cv2.remap(face.image, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def _aligned_donor(face: Face, donor: Identity) -> np.ndarray:

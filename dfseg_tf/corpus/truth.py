@@ -27,6 +27,7 @@ class PlantedVideo:
       fault: reason kind extraction must skip it with ("unreadable", "no face", ...), or None.
       n_frames, width, height, fps: what was encoded.
       notes: other facts worth testing ("portrait", "two people", "original in part 3", ...).
+      style: how the region was changed ("swap", "warp", "texture"), or None.
     """
 
     video_id: str
@@ -41,6 +42,7 @@ class PlantedVideo:
     height: int
     fps: float
     notes: tuple[str, ...] = ()
+    style: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,6 +25,9 @@ from dfseg_tf.evaluation import scores as scores_lib
 from dfseg_tf.models.card import SEGMENTATION, ModelCard
 
 DEFAULT_SPLIT = "test"
+# The feature of the official masks (FaceForensics++, DFD) where a build stores them;
+# all zero where a video has none.
+OFFICIAL_MASK = "official_mask"
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +49,12 @@ class FramePredictions:
     """Per-frame results of one model on one split, aligned arrays.
 
     ``scores`` follow ``rules``: a frame is fake at t iff ``score > t``. ``dices``
-    is NaN for classifiers or when no threshold was given. ``best`` and ``worst``
-    hold the fake frames of highest and lowest Dice (real frames if none is fake).
+    and ``ious`` are NaN for classifiers or when no threshold was given. ``best`` and
+    ``worst`` hold the fake frames of highest and lowest Dice (real frames if none is
+    fake). ``pixel_histograms`` maps a reference (``mask``, and ``official_mask`` where
+    the data set has it) to the (2, bins) histogram of the fake frames' map values over
+    its untouched and manipulated pixels (``scores.pixel_histograms``), with
+    ``official_frames`` the number of fake frames that had an official mask.
     """
 
     video_ids: list[str]
@@ -56,6 +63,9 @@ class FramePredictions:
     dices: np.ndarray
     best: list[ExampleFrame]
     worst: list[ExampleFrame]
+    ious: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    pixel_histograms: dict = dataclasses.field(default_factory=dict)
+    official_frames: int = 0
 
     @property
     def frame_count(self) -> int:
@@ -133,57 +143,80 @@ def predict_frames(
 
 def _model_inputs(example):
     """The fields evaluation keeps; every model takes the stored uint8 ``image`` as it is."""
-    return {
+    inputs = {
         "image": example["image"],
         "mask": example["mask"],
         "label": example["label"],
         "video_id": example["video_id"],
         "frame_index": example["frame_index"],
     }
+    if OFFICIAL_MASK in example:
+        inputs[OFFICIAL_MASK] = example[OFFICIAL_MASK]
+    return inputs
 
 
 def _collect_segmentation(collected, batch, maps, executor, score_map):
     if maps.ndim != 4 or maps.shape[-1] != 1:
         raise ValueError(f"a segmentation model must output (batch, H, W, 1) maps, got {maps.shape}")
     masks = batch["mask"][..., 0] > 0
-    scored = executor.map(score_map, maps[..., 0], masks)
-    for index, (prob_map, score, dice) in enumerate(scored):
-        collected.add(batch, index, score, dice)
+    official = batch[OFFICIAL_MASK][..., 0] > 0 if OFFICIAL_MASK in batch else [None] * len(masks)
+    fake = batch["label"] == scores_lib.FAKE_LABEL
+    scored = executor.map(score_map, maps[..., 0], masks, official, fake)
+    for index, (prob_map, score, dice, iou, histograms) in enumerate(scored):
+        collected.add(batch, index, score, dice, iou)
+        collected.add_histograms(histograms)
         if not math.isnan(dice):
             collected.offer_example(batch, index, prob_map, masks[index], dice)
 
 
-def _score_map(prob_map, mask, *, threshold, min_component_pixels):
-    """(map at the mask's size, frame score, Dice at ``threshold`` or NaN) of one frame."""
+def _score_map(prob_map, mask, official_mask, is_fake, *, threshold, min_component_pixels):
+    """(map at the mask's size, frame score, Dice and IoU at ``threshold`` or NaN, pixel
+    histograms of a fake frame by reference) of one frame."""
     if prob_map.shape != mask.shape:
         prob_map = cv2.resize(prob_map, mask.shape[::-1], interpolation=cv2.INTER_LINEAR)
     score = rules.frame_score(prob_map, min_component_pixels=min_component_pixels)
-    dice = math.nan if threshold is None else scores_lib.thresholded_dice(prob_map, mask, threshold)
-    return prob_map, score, dice
+    dice = iou = math.nan
+    if threshold is not None:
+        dice = scores_lib.thresholded_dice(prob_map, mask, threshold)
+        iou = scores_lib.thresholded_iou(prob_map, mask, threshold)
+    histograms = {}
+    if is_fake:
+        histograms["mask"] = scores_lib.pixel_histograms(prob_map, mask)
+        if official_mask is not None and official_mask.any():
+            histograms[OFFICIAL_MASK] = scores_lib.pixel_histograms(prob_map, official_mask)
+    return prob_map, score, dice, iou, histograms
 
 
 def _collect_classifier(collected, batch, probabilities):
     if probabilities.ndim != 2 or probabilities.shape[-1] != 1:
         raise ValueError(f"a classifier must output (batch, 1) probabilities, got {probabilities.shape}")
     for index, probability in enumerate(probabilities[:, 0]):
-        collected.add(batch, index, float(probability), math.nan)
+        collected.add(batch, index, float(probability), math.nan, math.nan)
 
 
 class _Collector:
     """Per-frame scalars, plus heaps of the best and worst Dice examples."""
 
     def __init__(self, examples: int):
-        self.video_ids, self.labels, self.scores, self.dices = [], [], [], []
+        self.video_ids, self.labels, self.scores, self.dices, self.ious = [], [], [], [], []
+        self.histograms = {}
+        self.official_frames = 0
         self._examples = examples
         self._order = itertools.count()  # tie-breaker so heaps never compare arrays
         # Fake frames are preferred: real frames mostly score Dice 1 on empty masks.
         self._heaps = {True: ([], []), False: ([], [])}  # is_fake -> (best, worst)
 
-    def add(self, batch, index, score, dice):
+    def add(self, batch, index, score, dice, iou):
         self.video_ids.append(batch["video_id"][index].decode())
         self.labels.append(int(batch["label"][index]))
         self.scores.append(score)
         self.dices.append(dice)
+        self.ious.append(iou)
+
+    def add_histograms(self, histograms: dict):
+        self.official_frames += OFFICIAL_MASK in histograms
+        for reference, counts in histograms.items():
+            self.histograms[reference] = self.histograms.get(reference, 0) + counts
 
     def offer_example(self, batch, index, prob_map, mask, dice):
         """Keeps the frame if it is among the best or worst so far (copies only then)."""
@@ -217,4 +250,7 @@ class _Collector:
             dices=np.asarray(self.dices, dtype=np.float64),
             best=[entry[-1] for entry in sorted(best, key=lambda entry: -entry[0])],
             worst=[entry[-1] for entry in sorted(worst, key=lambda entry: -entry[0])],
+            ious=np.asarray(self.ious, dtype=np.float64),
+            pixel_histograms=self.histograms,
+            official_frames=self.official_frames,
         )

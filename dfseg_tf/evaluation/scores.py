@@ -6,6 +6,12 @@ Policies for undefined cases, stated once:
 - Precision, recall and F1 use scikit-learn's ``zero_division=0.0``: precision is 0
   when nothing is called fake, recall is 0 when nothing is fake.
 - ROC-AUC and average precision are NaN when only one class is present.
+- IoU of an empty prediction on an empty mask is 1, as Dice.
+
+Pixel-level ROC-AUC and average precision are computed from histograms of the maps'
+probabilities (``PIXEL_BINS`` equal bins on [0, 1]) over manipulated and untouched
+pixels, so memory stays flat in the number of frames; ties within a bin count half,
+as scikit-learn counts tied scores.
 """
 
 import math
@@ -30,6 +36,58 @@ def dice_score(predicted, true) -> float:
     return 2.0 * int(np.logical_and(predicted, true).sum()) / total
 
 
+def iou_score(predicted, true) -> float:
+    """Intersection over union of two binary maps; 1 when both are empty."""
+    predicted = np.asarray(predicted, dtype=bool)
+    true = np.asarray(true, dtype=bool)
+    if predicted.shape != true.shape:
+        raise ValueError(f"iou_score: shapes differ, {predicted.shape} vs {true.shape}")
+    union = int(np.logical_or(predicted, true).sum())
+    if union == 0:
+        return 1.0
+    return int(np.logical_and(predicted, true).sum()) / union
+
+
+PIXEL_BINS = 1000
+
+
+def pixel_histograms(prob_map, mask, *, bins: int = PIXEL_BINS) -> np.ndarray:
+    """(2, bins) counts of the map's probabilities over untouched (row 0) and manipulated
+    (row 1) pixels of ``mask``; add them up over frames for :func:`binned_roc_auc`."""
+    indices = np.clip((np.asarray(prob_map, np.float64) * bins).astype(np.int64), 0, bins - 1).ravel()
+    manipulated = (np.asarray(mask) > 0).ravel()
+    return np.stack([
+        np.bincount(indices[~manipulated], minlength=bins), np.bincount(indices[manipulated], minlength=bins)
+    ])
+
+
+def _binned_rates(histograms):
+    """(true positives, false positives) counted from the highest bin down, with totals."""
+    negatives, positives = (np.asarray(h, np.float64)[::-1] for h in histograms)
+    return np.cumsum(positives), np.cumsum(negatives), positives.sum(), negatives.sum()
+
+
+def binned_roc_auc(histograms) -> float:
+    """Pixel ROC-AUC from :func:`pixel_histograms` (NaN without both kinds of pixel)."""
+    true_pos, false_pos, positives, negatives = _binned_rates(histograms)
+    if positives == 0 or negatives == 0:
+        return math.nan
+    tpr = np.concatenate([[0.0], true_pos / positives])
+    fpr = np.concatenate([[0.0], false_pos / negatives])
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def binned_average_precision(histograms) -> float:
+    """Pixel average precision (scikit-learn's step sum) from :func:`pixel_histograms`."""
+    true_pos, false_pos, positives, negatives = _binned_rates(histograms)
+    if positives == 0 or negatives == 0:
+        return math.nan
+    called = true_pos + false_pos
+    precision = np.divide(true_pos, called, out=np.ones_like(true_pos), where=called > 0)
+    recall = np.concatenate([[0.0], true_pos / positives])
+    return float(np.sum(np.diff(recall) * precision))
+
+
 def thresholded_dice(prob_map, mask, threshold: float) -> float:
     """Per-image Dice of the map thresholded at ``threshold`` (``p > t``) against the mask.
 
@@ -37,6 +95,11 @@ def thresholded_dice(prob_map, mask, threshold: float) -> float:
     the Dice measures localisation, the rule measures detection.
     """
     return dice_score(np.asarray(prob_map) > threshold, np.asarray(mask) > 0)
+
+
+def thresholded_iou(prob_map, mask, threshold: float) -> float:
+    """Per-image IoU of ``prob_map > threshold`` against the mask (raw map, as the Dice)."""
+    return iou_score(np.asarray(prob_map) > threshold, np.asarray(mask) > 0)
 
 
 def mean_dice(dices, labels) -> dict:

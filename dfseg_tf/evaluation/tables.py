@@ -10,14 +10,22 @@ import json
 import math
 import pathlib
 
+from dfseg_tf.evaluation import decision
 from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION
 
 _IDENTITY = ("model", "kind", "dataset")
 _STUDY = ("precision", "recall", "f1")
-_ORIGIN = ("threshold", "trained_on", "weights")
+_THRESHOLD = ("decision_threshold", "threshold_source")
+_ORIGIN = _THRESHOLD + ("trained_on", "weights")
 FRAME_COLUMNS = _IDENTITY + _STUDY + ("roc_auc", "average_precision", "frames", "fake_frames") + _ORIGIN
 VIDEO_COLUMNS = _IDENTITY + _STUDY + ("roc_auc", "average_precision", "videos", "fake_videos") + _ORIGIN
-DICE_COLUMNS = _IDENTITY + ("dice_all", "dice_fake", "frames", "fake_frames", "threshold")
+LOCALISATION_COLUMNS = _IDENTITY + (
+    "iou_fake", "dice_fake", "dice_all", "pixel_roc_auc", "pixel_ap", "official_pixel_roc_auc", "official_pixel_ap",
+    "frames", "fake_frames", "official_frames",
+) + _THRESHOLD
+# The study's table: one row per model (and t), frame and video precision, recall and F1.
+STUDY_COLUMNS = ("model", "kind") + tuple(f"frame_{name}" for name in _STUDY) + tuple(
+    f"video_{name}" for name in _STUDY) + _ORIGIN
 
 MISSING = "n/a"
 
@@ -84,20 +92,44 @@ def study_checks(rows) -> list[Check]:
     return [_best_in_domain(rows), _smallest_drop(rows), _best_recall(rows)]
 
 
-def results_readme(frame_rows, video_rows, dice_rows) -> str:
-    """The results folder's README.md: the study's checks, then the three tables."""
+def study_tables(frame_rows, video_rows) -> dict:
+    """{data set: rows of STUDY_COLUMNS}: the study's table per data set, one row per
+    model and decision threshold, frame and video scores side by side."""
+    by_key = {}
+    for level, rows in (("frame", frame_rows), ("video", video_rows)):
+        for row in rows:
+            key = (row["dataset"], row["model"], row.get("threshold_source"))
+            merged = by_key.setdefault(key, {column: row.get(column) for column in ("dataset", "kind", "model", *_ORIGIN)})
+            merged.update({f"{level}_{name}": row[name] for name in _STUDY})
+    tables = {}
+    for (dataset, _, _), row in by_key.items():
+        tables.setdefault(dataset, []).append(row)
+    return tables
+
+
+def rows_for_checks(rows) -> list:
+    """The rows the study's comparisons use: each model at its own t (searched or default),
+    not the extra rows at the study's t."""
+    return [row for row in rows if row.get("threshold_source") != decision.STUDY] or list(rows)
+
+
+def results_readme(frame_rows, video_rows, localisation_rows) -> str:
+    """The results folder's README.md: the study's checks, its table per data set, then the
+    detailed tables."""
     sections = ["# Results", "", "Computed by `python -m experiments.evaluate`; tables also as CSV and JSON.", ""]
     for level, rows in (("Frames", frame_rows), ("Videos", video_rows)):
         sections += [f"## The study's comparisons: {level.lower()}", ""]
         sections += ["| question | here | study's finding | holds |", "|---|---|---|---|"]
-        for check in study_checks(rows):
+        for check in study_checks(rows_for_checks(rows)):
             holds = MISSING if check.holds is None else ("yes" if check.holds else "no")
             sections.append(f"| {check.question} | {check.answer} | {check.study_finding} | {holds} |")
         sections.append("")
+    for dataset, rows in study_tables(frame_rows, video_rows).items():
+        sections += [f"## The study's table: {dataset}", "", markdown_table(rows, STUDY_COLUMNS)]
     for title, rows, columns in (
         ("Frame table", frame_rows, FRAME_COLUMNS),
         ("Video table", video_rows, VIDEO_COLUMNS),
-        ("Dice (segmentation models)", dice_rows, DICE_COLUMNS),
+        ("Localisation (segmentation models)", localisation_rows, LOCALISATION_COLUMNS),
     ):
         sections += [f"## {title}", "", markdown_table(rows, columns)]
     return "\n".join(sections)

@@ -8,6 +8,7 @@ import logging
 import pathlib
 import sys
 
+from dfseg_tf.evaluation.decision import parse_decision_threshold
 from dfseg_tf.predict.config import OVERLAY_MODES, PredictConfig
 from dfseg_tf.predict.inputs import collect_inputs
 from dfseg_tf.predict.report import OK, SUMMARY_NAME
@@ -66,8 +67,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help=f"frames sampled evenly per video; an image is one frame (default: {_DEFAULTS.frames})",
     )
     rules.add_argument(
-        "--threshold", type=float, default=None,
-        help="frame rule threshold in [0, 1] (default: the model card's threshold)",
+        "--decision-threshold", "--threshold", dest="threshold", type=_decision_threshold, default=None,
+        help="decision threshold t of the frame rule: a number in [0, 1], or 'study' for the study's value "
+        "(Unet 0.95, Unet_v1 0.5, classifiers 0.5) (default: the model card's t)",
     )
     rules.add_argument(
         "--margin", type=float, default=_DEFAULTS.margin,
@@ -146,3 +148,9 @@ def _print_line(report) -> None:
     else:
         print(f"{report.path}: FAILED: {report.reason}")
 
+
+def _decision_threshold(text):
+    try:
+        return parse_decision_threshold(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

@@ -13,7 +13,8 @@ class PredictConfig:
 
     Attributes:
       frames: frames sampled evenly per video (32, as extraction samples them).
-      threshold: the frame rule's threshold; None takes the model card's.
+      threshold: the frame rule's decision threshold t; None takes the model card's,
+        ``"study"`` the study's value for the model's architecture.
       overlay: ``video`` (H.264 of the annotated sampled frames), ``sheet`` (one PNG
         contact sheet) or ``none``.
       margin: square-box margin around each face; training's ``ExtractionConfig`` default.
@@ -23,7 +24,7 @@ class PredictConfig:
     """
 
     frames: int = ExtractionConfig.frames_per_video
-    threshold: float | None = None
+    threshold: float | str | None = None
     overlay: str = "video"
     margin: float = ExtractionConfig.margin
     detect_side: int = 640
@@ -33,7 +34,7 @@ class PredictConfig:
             raise ValueError(f"frames must be at least 1, got {self.frames}")
         if self.overlay not in OVERLAY_MODES:
             raise ValueError(f"overlay must be one of {OVERLAY_MODES}, got {self.overlay!r}")
-        if self.threshold is not None and not 0 <= self.threshold <= 1:
+        if self.threshold not in (None, "study") and not 0 <= self.threshold <= 1:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
         if self.detect_side < 32:
             raise ValueError(f"detect_side must be at least 32, got {self.detect_side}")

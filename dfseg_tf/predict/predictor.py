@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from dfseg_tf.errors import first_line
+from dfseg_tf.evaluation.decision import decision_thresholds
 from dfseg_tf.evaluation.rules import classifier_is_fake, frame_is_fake, frame_score
 from dfseg_tf.extraction.detectors import default_detector
 from dfseg_tf.extraction.faces import DETECT_BATCH_FRAMES, Box, batched, square_box
@@ -38,7 +39,7 @@ class Predictor:
         self.face_model = face_model
         self.config = config
         self.detector = detector or default_detector(max_side=config.detect_side, min_face_in_source_pixels=False)
-        self.threshold = face_model.card.threshold if config.threshold is None else config.threshold
+        self.threshold = decision_thresholds(face_model.card, config.threshold)[0][0]
 
     def predict(self, item: InputItem, output_stem: pathlib.Path) -> InputReport:
         """Predicts on one input and writes its overlay; bad input gives a ``failed`` report.

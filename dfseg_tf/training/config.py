@@ -10,11 +10,17 @@ the flags.
 
 import argparse
 import dataclasses
+import math
+
+import keras
 
 from dfseg_tf.training.precision import JIT_CHOICES, PRECISION_CHOICES
 from dfseg_tf.training.strategy import LR_SCALING_RULES, scaled_learning_rate, worker_count
 
 VERBOSE_CHOICES = ("auto", "0", "1", "2")
+LR_SCHEDULES = ("constant", "cosine")
+# The cosine schedule's warm-up: this share of all steps, from a tenth of the peak up to it.
+WARMUP_FRACTION = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,8 +35,9 @@ class RunConfig:
     output_dir: str | None = None  # None: runs/<architecture>
     epochs: int = 20
     batch_size: int = 16  # per replica
-    learning_rate: float = 1e-4  # for one replica
+    learning_rate: float = 1e-4  # for one replica; the peak of a schedule
     lr_scaling: str = "sqrt"
+    lr_schedule: str = "constant"
     seed: int = 0
     precision: str = "auto"
     jit_compile: str = "auto"
@@ -42,6 +49,28 @@ class RunConfig:
     def learning_rate_for(self, replicas: int) -> float:
         """The optimizer's learning rate when training on ``replicas`` replicas."""
         return scaled_learning_rate(self.learning_rate, replicas, self.lr_scaling)
+
+    def optimizer_learning_rate(self, replicas: int, steps_per_epoch: int | None):
+        """The optimizer's learning rate: the scaled value, or with ``lr_schedule="cosine"``
+        a one-cycle schedule over all ``epochs`` (warm-up over the first tenth of the
+        steps, then cosine decay to 0), which lets a short run use a high peak rate.
+        Constant when the steps per epoch are unknown (an input of unknown length)."""
+        peak = self.learning_rate_for(replicas)
+        if self.lr_schedule == "constant" or not steps_per_epoch:
+            return peak
+        total = steps_per_epoch * self.epochs
+        warmup = max(1, round(WARMUP_FRACTION * total))
+        return keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=peak / 10, decay_steps=max(total - warmup, 1),
+            warmup_target=peak, warmup_steps=warmup,
+        )
+
+    def steps_per_epoch(self, train_examples: int, replicas: int) -> int | None:
+        """Batches per training epoch for ``train_examples`` examples (None if unknown, < 0)."""
+        if train_examples < 0:
+            return None
+        steps = math.ceil(train_examples / (self.batch_size * replicas))
+        return min(steps, self.max_train_batches) if self.max_train_batches else steps
 
     def scale(self, replicas: int) -> dict:
         """How this run is spread: workers, replicas, global batch and learning rate."""
@@ -82,12 +111,16 @@ def add_run_flags(parser: argparse.ArgumentParser, defaults: RunConfig) -> dict:
                           help="images per batch on each replica (GPU); a step trains on this times the replicas")
     training.add_argument("--learning-rate", type=float, default=defaults.learning_rate,
                           help="Adam learning rate for one replica, scaled by --lr-scaling")
+    training.add_argument("--lr-schedule", default=defaults.lr_schedule, choices=LR_SCHEDULES,
+                          help="constant: --learning-rate throughout; cosine: warm up over the first tenth "
+                               "of the steps to --learning-rate, then cosine decay to 0 at the last epoch")
     training.add_argument("--lr-scaling", default=defaults.lr_scaling, choices=LR_SCALING_RULES,
                           help="learning rate on N replicas: sqrt: times sqrt(N) (Adam's rule), "
                                "linear: times N, none: unchanged")
     training.add_argument("--seed", type=int, default=defaults.seed, help="seed of weights, shuffling and flips")
     training.add_argument("--precision", default=defaults.precision, choices=PRECISION_CHOICES,
-                          help="dtype policy; auto: mixed_bfloat16 (or mixed_float16 before Ampere) on GPU, float32 on CPU")
+                          help="dtype policy; auto: mixed_bfloat16 (or mixed_float16 before Ampere) on GPU; on CPU "
+                               "mixed_bfloat16 where it has AMX or AVX512-BF16, else float32")
     training.add_argument("--jit-compile", default=defaults.jit_compile, choices=JIT_CHOICES,
                           help="XLA compilation; auto: on with a GPU, off on CPU")
     training.add_argument("--cache", action=argparse.BooleanOptionalAction, default=defaults.cache,
