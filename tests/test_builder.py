@@ -27,11 +27,12 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 DATASETS_DIR = REPO / "datasets"
 CONFIG_NAME = "synthetic_f4"  # conftest.synthetic_records: the synthetic config at 4 frames a video
 BEAM_OPTIONS = "runner=DirectRunner,direct_num_workers=2,direct_running_mode=multi_processing"
-# Per fake frame against the planted region (the half-amplitude contour of a feathered change):
-# the noise-set mask threshold also marks the feather, so the masks hold all of the region
-# and up to about three times its area (measured: recall 1.00, IoU 0.34-0.70 per frame).
-MIN_FAKE_RECALL = 0.9
-MIN_FAKE_IOU = 0.3
+# Fake frames against the planted region (the half-amplitude contour of a feathered change).
+# The corpus's fakes are as faint as real deepfakes' (docs/METHOD.md 7), and the faintest
+# partial changes (low-amplitude texture) partly vanish under the codec, as NeuralTextures'
+# do, so bounds hold over the frames, not per frame (measured on synthetic_f4 with the
+# noise-set mask threshold: median recall 0.93, mean IoU 0.67 over 124 fake frames).
+MIN_MEDIAN_FAKE_RECALL = 0.85
 MIN_MEAN_FAKE_IOU = 0.5
 
 
@@ -97,7 +98,7 @@ def test_examples_have_the_contract_features(built):
 
 
 def test_real_masks_are_empty_and_fake_masks_match_the_planted_regions(built):
-    ious = []
+    ious, recalls = [], []
     for split in ("train", "validation", "test"):
         for example in _load(built["local_dir"], split):
             mask = example["mask"][..., 0].astype(bool)
@@ -111,11 +112,10 @@ def test_real_masks_are_empty_and_fake_masks_match_the_planted_regions(built):
             if load_planted_kind(built["corpus"], video_id) == "none":
                 assert not mask.any(), f"{video_id} was never changed"
                 continue
-            iou, recall = (planted & mask).sum() / (planted | mask).sum(), (planted & mask).sum() / planted.sum()
-            where = f"{video_id} frame {example['frame_index']}"
-            assert recall >= MIN_FAKE_RECALL and iou >= MIN_FAKE_IOU, f"{where}: recall {recall:.2f}, IoU {iou:.2f}"
-            ious.append(iou)
+            ious.append((planted & mask).sum() / (planted | mask).sum())
+            recalls.append((planted & mask).sum() / planted.sum())
     assert len(ious) > 50 and np.mean(ious) >= MIN_MEAN_FAKE_IOU
+    assert np.median(recalls) >= MIN_MEDIAN_FAKE_RECALL
 
 
 def test_skip_report_lists_exactly_the_planted_faults_and_the_summary_is_printed(built):
@@ -189,13 +189,13 @@ def test_a_split_without_a_usable_video_fails_in_one_line_and_keeps_the_skip_rep
     lines = _failed_build(PARTIAL_DFDC, tmp_path / "data", "--manual_dir", str(manual_dir))
     saved = tmp_path / "data" / "dfdc_masks" / "dfdc_partial" / "skip_report.failed.json"
     assert lines[-1] == (
-        f'tfds build dfdc_masks: error: split "test" has no usable video: 0 videos used, 5 skipped (5 unreadable); '
+        f'tfds build dfdc_masks: error: split "test" has no usable video: 0 videos used, 8 skipped (8 unreadable); '
         f"skip report: {saved}"
     )
     assert not any(line.startswith("Traceback") for line in lines)
     report = json.loads(saved.read_text())
-    # train: part 0's 6 videos, one of whose original is in part 30 (absent); test: part 45's 5
-    assert report["processed"] == 5 and report["skipped_by_reason"] == {"missing original": 1, "unreadable": 5}
+    # train: part 0's 6 videos, one of whose original is in part 30 (absent); test: part 45's 8
+    assert report["processed"] == 5 and report["skipped_by_reason"] == {"missing original": 1, "unreadable": 8}
 
 
 def test_a_missing_manual_dir_fails_in_one_line_naming_it_and_what_it_must_hold(tmp_path):

@@ -28,7 +28,7 @@ class SyntheticTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):
 
 class DfdcTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):
     BUILDER_CONFIG_NAMES_TO_TEST = ["dfdc"]
-    SPLITS = {"train": 152, "validation": 40, "test": 48}  # parts 0, 5, 10, 15 / 20 / 45 of DFDC's 50
+    SPLITS = {"train": 160, "validation": 24, "test": 72}  # parts 0, 5, 10, 15 / 20 / 45 of DFDC's 50
 
 
 class FaceForensicsTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):
@@ -45,7 +45,7 @@ class SelfBlendedTest(_DfdcMasks, tfds.testing.DatasetBuilderTestCase):
     """The DFDC dummy data's real videos, each frame twice: itself and a self-blended fake."""
 
     BUILDER_CONFIG_NAMES_TO_TEST = ["self_blended"]
-    SPLITS = {"train": 112, "validation": 32, "test": 32}  # 7 / 2 / 2 usable reals (+ a planted fault), x 8 x 2
+    SPLITS = {"train": 96, "validation": 16, "test": 48}  # 6 / 1 / 3 usable reals, x 8 frames x 2
 
 
 if __name__ == "__main__":
