@@ -2,7 +2,7 @@
 
 Data flows one way through the sub-packages:
 ``sources`` (video lists) -> ``extraction`` (aligned frames, faces, masks) ->
-``build`` (TFDS examples; ``datasets/dfdc_masks`` is its thin builder) -> ``data``
+``records`` (TFDS examples; ``datasets/dfdc_masks`` is its thin builder) -> ``data``
 (tf.data) -> ``models`` / ``training`` -> ``evaluation`` (rules, metrics, tables,
 plots) and ``predict``. ``corpus`` writes the miniature data sets the tests and
 the ``synthetic`` config build from.

@@ -42,7 +42,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from dfseg_tf import build
+from dfseg_tf import records
 from dfseg_tf.corpus import CorpusSpec, write_dfdc_corpus
 from dfseg_tf.corpus import scene as scenes
 from dfseg_tf.corpus.planting import fake_plan, original_plan, write_plan
@@ -129,11 +129,11 @@ class _Clock:
 def synthetic_corpus(work: pathlib.Path, parts: int) -> pathlib.Path:
     """The download dir holding a synthetic corpus of ``parts`` parts, where the builder looks for it."""
     downloads = work / f"parts{parts}" / "downloads"
-    corpus = downloads / build.SYNTHETIC_CORPUS_FOLDER
+    corpus = downloads / records.SYNTHETIC_CORPUS_FOLDER
     if not (corpus / "CORPUS_COMPLETE").exists():
         shutil.rmtree(corpus, ignore_errors=True)
         write_dfdc_corpus(corpus, parts=parts)
-        build.mark_synthetic_corpus_complete(corpus)
+        records.mark_synthetic_corpus_complete(corpus)
     return downloads
 
 
@@ -213,8 +213,8 @@ def measure_synthetic(args, work: pathlib.Path) -> dict:
     runs = {stage: [] for stage in stages}
     for parts in args.parts:
         downloads = synthetic_corpus(work, parts)
-        corpus = downloads / build.SYNTHETIC_CORPUS_FOLDER
-        entries = [e for videos in build.entries_by_split(plan.list_entries(corpus)).values() for e in videos]
+        corpus = downloads / records.SYNTHETIC_CORPUS_FOLDER
+        entries = [e for videos in records.entries_by_split(plan.list_entries(corpus)).values() for e in videos]
         extraction = plan.extraction_config()
         runs["decode_and_detection"].append(time_decode_and_detection(entries, extraction, detector))
         runs["extraction"].append(time_extraction(entries, extraction, detector))

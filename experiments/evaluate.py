@@ -32,9 +32,7 @@ import shutil
 import sys
 import tempfile
 
-from tqdm import tqdm
-
-from dfseg_tf.data import DatasetNotBuiltError, load_split
+from dfseg_tf.data import DatasetNotBuiltError
 from dfseg_tf.evaluation import plots, predictions, scores, tables
 from dfseg_tf.evaluation import decision
 from dfseg_tf.models.card import SEGMENTATION
@@ -53,29 +51,6 @@ class EvaluateConfig:
     study_rows: bool = False  # also the U-Nets' rows at the study's t
     batch_size: int = 16
     examples: int = 4
-
-
-def load_frames(spec: str, data_dir, *, max_videos=None, default_split=predictions.DEFAULT_SPLIT, datasets=None):
-    """(``name:split``, example dataset) for a ``NAME[:SPLIT]`` spec, restricted to ``max_videos``.
-
-    ``datasets`` maps specs to ready datasets (tests, notebooks); others are loaded with TFDS.
-    """
-    name, split = predictions.parse_dataset_spec(spec, default_split=default_split)
-    label = f"{name}:{split}"
-    if datasets is not None and spec in datasets:
-        dataset = datasets[spec]
-    else:
-        dataset = load_split(name, split, data_dir)
-    if max_videos:
-        dataset = predictions.first_videos(dataset, max_videos)
-    return label, dataset
-
-
-def predict_with_progress(model, card, dataset, *, description, **options) -> predictions.FramePredictions:
-    """``predictions.predict_frames`` under a tqdm bar counting frames."""
-    total = int(dataset.cardinality())
-    with tqdm(total=total if total >= 0 else None, desc=description, unit="frame") as bar:
-        return predictions.predict_frames(model, card, dataset, on_batch=bar.update, **options)
 
 
 def run(config: EvaluateConfig, datasets=None) -> dict:
@@ -109,10 +84,10 @@ def _evaluate_into(results: pathlib.Path, config: EvaluateConfig, datasets) -> t
         model, card = load_model(model_path)
         pairs = decision.decision_thresholds(card, config.decision_threshold, study_rows=config.study_rows)
         for spec in config.datasets:
-            dataset_name, dataset = load_frames(spec, config.data_dir, max_videos=config.max_videos, datasets=datasets)
+            dataset_name, dataset = predictions.load_frames(spec, config.data_dir, max_videos=config.max_videos, datasets=datasets)
             for decision_threshold, source in pairs:
                 name = model_name if len(pairs) == 1 else f"{model_name} (t {source})"
-                predicted = predict_with_progress(
+                predicted = predictions.predict_with_progress(
                     model, card, dataset,
                     description=f"{name} on {dataset_name}",
                     threshold=decision_threshold, batch_size=config.batch_size, examples=config.examples,

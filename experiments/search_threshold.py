@@ -25,7 +25,6 @@ from dfseg_tf.data import DatasetNotBuiltError
 from dfseg_tf.evaluation import plots, predictions, threshold
 from dfseg_tf.models.saved import load_model
 from dfseg_tf.sources.entry import TEST, VALIDATION
-from experiments.evaluate import load_frames, predict_with_progress
 
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
@@ -64,10 +63,10 @@ def run(config: SearchConfig, datasets=None) -> dict:
             f"use the {VALIDATION} split (the study never tunes on test)"
         )
     model, card = load_model(config.model)
-    dataset_name, dataset = load_frames(
+    dataset_name, dataset = predictions.load_frames(
         config.dataset, config.data_dir, max_videos=config.max_videos, default_split=config.split, datasets=datasets
     )
-    predicted = predict_with_progress(
+    predicted = predictions.predict_with_progress(
         model, card, dataset, description=f"scoring {dataset_name}", batch_size=config.batch_size
     )
     if predicted.frame_count == 0:

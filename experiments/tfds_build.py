@@ -79,7 +79,7 @@ def launch_tfds_cli() -> None:
     logging.disable(logging.WARNING)  # apache_beam warns at import about GCP clients we do not use
     from tensorflow_datasets.scripts.cli import main as tfds_main
 
-    from dfseg_tf.build import EmptySplitError
+    from dfseg_tf.records import EmptySplitError
     from dfseg_tf.sources import SourceLayoutError
 
     logging.disable(logging.NOTSET)

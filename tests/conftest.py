@@ -10,7 +10,7 @@ import sys
 import pytest
 import tensorflow_datasets as tfds
 
-from dfseg_tf.build import frame_features
+from dfseg_tf.records import frame_features
 from experiments import tfds_build
 
 SYNTHETIC_FRAMES = 4

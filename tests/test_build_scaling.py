@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from dfseg_tf.build import SYNTHETIC_CORPUS_FOLDER, BuildPlan, entries_by_split
-from dfseg_tf.build.beam import detection_summary
+from dfseg_tf.records import SYNTHETIC_CORPUS_FOLDER, BuildPlan, entries_by_split
+from dfseg_tf.records.beam import detection_summary
 
 from experiments import tfds_build
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from dfseg_tf.build import SYNTHETIC_CORPUS_FOLDER
+from dfseg_tf.records import SYNTHETIC_CORPUS_FOLDER
 from dfseg_tf.corpus import load_manifest, load_planted_kind, load_planted_masks
 from experiments import tfds_build
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dfseg_tf.build import BuildPlan
+from dfseg_tf.records import BuildPlan
 from dfseg_tf.corpus import CorpusSpec, load_planted_masks
 from dfseg_tf.corpus.celebdf import write_celebdf_corpus
 from dfseg_tf.extraction import ExtractionConfig, FaceDetector, SkipReport, extract_many

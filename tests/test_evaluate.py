@@ -29,7 +29,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from dfseg_tf.build import absent_official_mask
+from dfseg_tf.records import absent_official_mask
 from dfseg_tf.evaluation import predictions
 from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION, ModelCard
 from experiments import evaluate, search_threshold

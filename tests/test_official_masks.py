@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from dfseg_tf.build import frame_features, tfds_example
+from dfseg_tf.records import frame_features, tfds_example
 from dfseg_tf.extraction import ExtractionConfig, FaceDetector, extract_video
 from dfseg_tf.extraction.official_masks import OFFICIAL_MASK_LEVEL, official_mask_crop, write_mask_video
 from dfseg_tf.sources import list_dfd, list_faceforensics

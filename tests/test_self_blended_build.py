@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from dfseg_tf.build import BuildPlan
-from dfseg_tf.build.examples import FRAME_BITS
-from dfseg_tf.build.self_blended import SelfBlender, crop_landmarks
+from dfseg_tf.records import BuildPlan
+from dfseg_tf.records.examples import FRAME_BITS
+from dfseg_tf.records.self_blended import SelfBlender, crop_landmarks
 from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus
 from dfseg_tf.extraction import ExtractionConfig, FaceDetector, extract_video
 from dfseg_tf.sources import list_dfd

@@ -1,6 +1,6 @@
 """dfdc_masks: face crops and manipulation masks from DFDC, FaceForensics++ c23, DFD or a synthetic corpus.
 
-A thin adapter: listing, extraction, keys and Beam stages live in ``dfseg_tf.build``
+A thin adapter: listing, extraction, keys and Beam stages live in ``dfseg_tf.records``
 (imported from the installed package, so Beam workers find it too). The description
 is README.md and the citations CITATIONS.bib, both beside this file.
 """
@@ -9,10 +9,10 @@ import dataclasses
 
 import tensorflow_datasets as tfds
 
-from dfseg_tf import build
-from dfseg_tf.build import beam as beam_generation
-from dfseg_tf.build import local as local_generation
-from dfseg_tf.build.reports import split_report_path
+from dfseg_tf import records
+from dfseg_tf.records import beam as beam_generation
+from dfseg_tf.records import local as local_generation
+from dfseg_tf.records.reports import split_report_path
 
 
 @dataclasses.dataclass
@@ -46,9 +46,9 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
     reals_of: str = "dfdc"
     seed: int = 0
 
-    def build_plan(self) -> build.BuildPlan:
+    def build_plan(self) -> records.BuildPlan:
         fractions = {"train": self.train_fraction, "validation": self.validation_fraction, "test": self.test_fraction}
-        return build.BuildPlan.from_options(
+        return records.BuildPlan.from_options(
             self.dataset or self.name,
             frames_per_video=self.frames_per_video,
             fractions={split: value for split, value in fractions.items() if value is not None},
@@ -108,7 +108,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(
-            features=build.frame_features(),
+            features=records.frame_features(),
             supervised_keys=("image", "mask"),
             homepage="https://ai.meta.com/datasets/dfdc/",
         )
@@ -120,31 +120,31 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         try:
             super()._download_and_prepare(dl_manager, download_config)
         except Exception:
-            build.report_failed_build(self.data_dir)  # raises EmptySplitError for a split with no usable video
+            records.report_failed_build(self.data_dir)  # raises EmptySplitError for a split with no usable video
             raise
-        build.forget_failed_build(self.data_dir)
-        build.remove_stale_incomplete_dirs(self.data_dir, self.version)
-        report = build.merge_split_reports(self.data_dir)
+        records.forget_failed_build(self.data_dir)
+        records.remove_stale_incomplete_dirs(self.data_dir, self.version)
+        report = records.merge_split_reports(self.data_dir)
         print(f"{self.name}/{self.builder_config.name}: {report.summary_line()} (details: skip_report.json beside the records)")
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         plan = self.builder_config.build_plan()
         if plan.layout == "synthetic":
-            root = build.prepare_synthetic_corpus(dl_manager.download_dir / build.SYNTHETIC_CORPUS_FOLDER)
+            root = records.prepare_synthetic_corpus(dl_manager.download_dir / records.SYNTHETIC_CORPUS_FOLDER)
         else:
-            root = build.manual_dir(dl_manager, plan.dataset)
+            root = records.manual_dir(dl_manager, plan.dataset)
         config = plan.extraction_config()
         blender = plan.self_blender(config)
         return {
             split: self._generate_examples(entries, config, split, blender)
-            for split, entries in build.entries_by_split(plan.list_entries(root)).items()
+            for split, entries in records.entries_by_split(plan.list_entries(root)).items()
         }
 
     def _generate_examples(self, entries, config, split, blender=None):
         report_path = split_report_path(self.data_dir, split)
         if self._use_beam:
             return beam_generation.ExtractSplit(entries, config, str(report_path), blender)
-        box_cache_dir = build.box_cache_dir(self.data_dir_root, self.builder_config.name, config)
+        box_cache_dir = records.box_cache_dir(self.data_dir_root, self.builder_config.name, config)
         return local_generation.generate_split(
             entries, config, box_cache_dir=box_cache_dir, report_path=report_path, blender=blender
         )

@@ -23,7 +23,7 @@ import shutil
 
 import numpy as np
 
-from dfseg_tf import build
+from dfseg_tf import records
 from dfseg_tf.corpus import (
     DFDC_TEST_SET_FOLDER,
     TRUTH_FOLDER,
@@ -58,7 +58,7 @@ def _drop_unread_files(root: pathlib.Path) -> None:
 
 def _number_parts_as_in_dfdc(root: pathlib.Path) -> None:
     """Renames part i (and a nested copy of its folder) to part ``DFDC_PART_STEP * i``."""
-    for index in reversed(range(build.SYNTHETIC_PARTS)):  # highest first: no name is taken twice
+    for index in reversed(range(records.SYNTHETIC_PARTS)):  # highest first: no name is taken twice
         old = root / f"dfdc_train_part_{index}"
         new = root / f"dfdc_train_part_{DFDC_PART_STEP * index}"
         if (old / old.name).is_dir():
@@ -68,13 +68,13 @@ def _number_parts_as_in_dfdc(root: pathlib.Path) -> None:
 
 def main() -> None:
     shutil.rmtree(DUMMY_DATA, ignore_errors=True)
-    write_dfdc_corpus(DUMMY_DATA, TINY, parts=build.SYNTHETIC_PARTS)
+    write_dfdc_corpus(DUMMY_DATA, TINY, parts=records.SYNTHETIC_PARTS)
     _number_parts_as_in_dfdc(DUMMY_DATA)
     write_official_masks(write_faceforensics_corpus(DUMMY_DATA, TINY), OFFICIAL_MASK_METHOD, TINY.crf)
     write_dfd_corpus(DUMMY_DATA, TINY)
-    synthetic = DUMMY_DATA / build.SYNTHETIC_CORPUS_FOLDER
-    write_dfdc_corpus(synthetic, TINY, parts=build.SYNTHETIC_PARTS)
-    build.mark_synthetic_corpus_complete(synthetic)
+    synthetic = DUMMY_DATA / records.SYNTHETIC_CORPUS_FOLDER
+    write_dfdc_corpus(synthetic, TINY, parts=records.SYNTHETIC_PARTS)
+    records.mark_synthetic_corpus_complete(synthetic)
     _drop_unread_files(DUMMY_DATA)
     _drop_unread_files(synthetic)
     size = sum(path.stat().st_size for path in DUMMY_DATA.rglob("*") if path.is_file())

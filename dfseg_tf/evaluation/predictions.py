@@ -19,7 +19,9 @@ import cv2
 import keras
 import numpy as np
 import tensorflow as tf
+from tqdm import tqdm
 
+from dfseg_tf.data import load_split
 from dfseg_tf.evaluation import rules
 from dfseg_tf.evaluation import scores as scores_lib
 from dfseg_tf.models.card import SEGMENTATION, ModelCard
@@ -254,3 +256,26 @@ class _Collector:
             pixel_histograms=self.histograms,
             official_frames=self.official_frames,
         )
+
+
+def load_frames(spec: str, data_dir, *, max_videos=None, default_split=DEFAULT_SPLIT, datasets=None):
+    """(``name:split``, example dataset) for a ``NAME[:SPLIT]`` spec, restricted to ``max_videos``.
+
+    ``datasets`` maps specs to ready datasets (tests, notebooks); others are loaded with TFDS.
+    """
+    name, split = parse_dataset_spec(spec, default_split=default_split)
+    label = f"{name}:{split}"
+    if datasets is not None and spec in datasets:
+        dataset = datasets[spec]
+    else:
+        dataset = load_split(name, split, data_dir)
+    if max_videos:
+        dataset = first_videos(dataset, max_videos)
+    return label, dataset
+
+
+def predict_with_progress(model, card, dataset, *, description, **options) -> FramePredictions:
+    """``predict_frames`` under a tqdm bar counting frames."""
+    total = int(dataset.cardinality())
+    with tqdm(total=total if total >= 0 else None, desc=description, unit="frame") as bar:
+        return predict_frames(model, card, dataset, on_batch=bar.update, **options)

@@ -11,9 +11,9 @@ lives here so that Beam workers import it from the installed ``dfseg_tf`` packag
 - ``reports``: the skip report written beside the data set.
 """
 
-from dfseg_tf.build.examples import example_key, tfds_example
-from dfseg_tf.build.features import absent_official_mask, frame_features
-from dfseg_tf.build.plan import (
+from dfseg_tf.records.examples import example_key, tfds_example
+from dfseg_tf.records.features import absent_official_mask, frame_features
+from dfseg_tf.records.plan import (
     DATASETS,
     SYNTHETIC_CORPUS_FOLDER,
     SYNTHETIC_FRACTIONS,
@@ -26,7 +26,7 @@ from dfseg_tf.build.plan import (
     prepare_synthetic_corpus,
     remove_stale_incomplete_dirs,
 )
-from dfseg_tf.build.reports import (
+from dfseg_tf.records.reports import (
     EmptySplitError,
     forget_failed_build,
     merge_split_reports,

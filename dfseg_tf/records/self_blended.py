@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from dfseg_tf.build.examples import example_key, tfds_example
+from dfseg_tf.records.examples import example_key, tfds_example
 from dfseg_tf.extraction.examples import FrameExample
 from dfseg_tf.extraction.self_blend import LANDMARKS, BlendSettings, centred_face_box, landmarks_from_box, self_blend
 from dfseg_tf.sources.entry import FAKE, VideoEntry

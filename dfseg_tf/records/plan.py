@@ -8,7 +8,7 @@ import shutil
 from etils import epath
 
 from dfseg_tf import sources
-from dfseg_tf.build.self_blended import SelfBlender
+from dfseg_tf.records.self_blended import SelfBlender
 from dfseg_tf.corpus import write_dfdc_corpus
 from dfseg_tf.errors import first_line
 from dfseg_tf.extraction import ExtractionConfig

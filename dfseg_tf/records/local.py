@@ -3,8 +3,8 @@
 import logging
 from collections.abc import Iterator
 
-from dfseg_tf.build.examples import keyed_examples
-from dfseg_tf.build.reports import write_report
+from dfseg_tf.records.examples import keyed_examples
+from dfseg_tf.records.reports import write_report
 from dfseg_tf.extraction import BoxCache, ExtractionConfig, SkipReport, extract_many
 from dfseg_tf.extraction.detectors import default_detector
 from dfseg_tf.sources.entry import VideoEntry

@@ -17,8 +17,8 @@ import logging
 
 import apache_beam as beam
 
-from dfseg_tf.build.examples import keyed_examples
-from dfseg_tf.build.reports import write_report
+from dfseg_tf.records.examples import keyed_examples
+from dfseg_tf.records.reports import write_report
 from dfseg_tf.extraction import extract_video, original_face_boxes
 from dfseg_tf.extraction.detectors import default_detector
 from dfseg_tf.extraction.report import SkipReport, VideoSkipped

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from dfseg_tf.build.features import absent_official_mask
+from dfseg_tf.records.features import absent_official_mask
 from dfseg_tf.sources.entry import VideoEntry
 
 # A frame index takes the low bits of a key, the video's number the high ones. 2**20
