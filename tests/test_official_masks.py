@@ -42,10 +42,10 @@ def test_dfd_reader_picks_up_a_mask_video_of_the_same_name(tmp_path):
     shutil.copytree(DUMMY_DATA / "manipulated_sequences/DeepFakeDetection", root / "manipulated_sequences/DeepFakeDetection")
     masks = root / "manipulated_sequences/DeepFakeDetection/masks/videos"
     masks.mkdir(parents=True)
-    shutil.copy(DUMMY_DATA / "manipulated_sequences/Deepfakes/masks/videos/000_004.mp4",
-                masks / "01_02__exit_phone_room__TWNYK6ZI.mp4")
+    fake = sorted((root / "manipulated_sequences/DeepFakeDetection/c23/videos").glob("*.mp4"))[0]
+    shutil.copy(DUMMY_DATA / "manipulated_sequences/Deepfakes/masks/videos/000_004.mp4", masks / fake.name)
     fakes = {entry.video_id: entry.mask_path for entry in list_dfd(root) if entry.is_fake}
-    assert fakes.pop("DeepFakeDetection/01_02__exit_phone_room__TWNYK6ZI") == masks / "01_02__exit_phone_room__TWNYK6ZI.mp4"
+    assert fakes.pop(f"DeepFakeDetection/{fake.stem}") == masks / fake.name
     assert set(fakes.values()) == {None}
 
 
