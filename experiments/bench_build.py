@@ -58,6 +58,7 @@ from dfseg_tf.extraction import (
     probe,
     sample_frame_indices,
 )
+from dfseg_tf.method import FRAMES_PER_VIDEO
 from dfseg_tf.sources.entry import FAKE, REAL, TRAIN, VideoEntry
 from experiments.bench_output import write_and_print
 
@@ -67,7 +68,7 @@ DATASETS_DIR = pathlib.Path(__file__).resolve().parents[1] / "datasets"
 # 10 s at 30 fps and 1920x1080 (or portrait 1080x1920).
 DFDC_VIDEOS = 119_154
 DFDC_ORIGINALS = 19_154
-DFDC_FRAMES_PER_VIDEO = 32
+DFDC_FRAMES_PER_VIDEO = FRAMES_PER_VIDEO
 PROJECTED_WORKERS = (1, 2, 16, 64, 256)
 
 

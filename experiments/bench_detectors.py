@@ -51,6 +51,7 @@ from dfseg_tf.extraction import (
 from dfseg_tf.extraction.blazeface import FULL_RANGE, SHORT_RANGE
 from dfseg_tf.extraction.detectors import BlazeFaceDetector, CascadeDetector, calibration_from_pairs
 from dfseg_tf.extraction.faces import FaceDetector
+from dfseg_tf.method import FRAMES_PER_VIDEO
 from dfseg_tf.sources import list_faceforensics
 from experiments.bench_output import write_and_print
 
@@ -65,8 +66,9 @@ def parse_args(argv=None):
     parser.add_argument("--real", type=pathlib.Path, default=None,
                         help="FaceForensics++ root (official layout) whose originals are measured (default: none)")
     parser.add_argument("--frames", type=int, default=8, help="frames sampled per video (default: 8)")
-    parser.add_argument("--pair-frames", type=int, default=32,
-                        help="frames sampled per fake when the real pairs go through extraction (default: 32)")
+    parser.add_argument("--pair-frames", type=int, default=FRAMES_PER_VIDEO,
+                        help=f"frames sampled per fake when the real pairs go through extraction "
+                             f"(default: {FRAMES_PER_VIDEO})")
     parser.add_argument("--workdir", type=pathlib.Path, default=None,
                         help="where the miniature corpora are written (default: a temporary folder)")
     parser.add_argument("--corpora", default=",".join(CORPORA),

@@ -34,6 +34,7 @@ import numpy as np
 import skimage.data
 
 from dfseg_tf.extraction.video_writer import write_h264
+from dfseg_tf.method import FRAMES_PER_VIDEO
 from dfseg_tf.models.card import SEGMENTATION, ModelCard
 from dfseg_tf.predict.config import PredictConfig
 from dfseg_tf.predict.inputs import collect_inputs
@@ -57,7 +58,8 @@ def parse_args(argv=None):
     clip.add_argument("--seconds", type=float, default=10.0, help="clip length in seconds (default: 10)")
     clip.add_argument("--fps", type=float, default=30.0, help="frame rate (default: 30)")
     run = parser.add_argument_group("run")
-    run.add_argument("--frames", type=int, default=32, help="frames sampled per video (default: 32)")
+    run.add_argument("--frames", type=int, default=FRAMES_PER_VIDEO,
+                     help=f"frames sampled per video (default: {FRAMES_PER_VIDEO})")
     run.add_argument("--detect-sides", type=lambda s: [int(v) for v in s.split(",")], default=[480, 640, 960],
                      help="comma-separated --detect-side values for the warm runs (default: 480,640,960)")
     run.add_argument("--overlay", choices=("video", "sheet", "none"), default="video",

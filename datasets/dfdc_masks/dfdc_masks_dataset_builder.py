@@ -10,6 +10,7 @@ import dataclasses
 import tensorflow_datasets as tfds
 
 from dfseg_tf import records
+from dfseg_tf.method import FRAMES_PER_VIDEO
 from dfseg_tf.records import beam as beam_generation
 from dfseg_tf.records import local as local_generation
 from dfseg_tf.records.reports import split_report_path
@@ -36,7 +37,7 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
     """
 
     dataset: str = ""
-    frames_per_video: int = 32
+    frames_per_video: int = FRAMES_PER_VIDEO
     train_fraction: float | None = None
     validation_fraction: float | None = None
     test_fraction: float | None = None
@@ -51,7 +52,7 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
         return records.BuildPlan.from_options(
             self.dataset or self.name,
             frames_per_video=self.frames_per_video,
-            fractions={split: value for split, value in fractions.items() if value is not None},
+            fractions=fractions,
             margin=self.margin,
             mask_threshold=self.mask_threshold,
             fill_holes=self.fill_holes,

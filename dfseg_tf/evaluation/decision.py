@@ -6,12 +6,13 @@ threshold of extraction. A model's card holds its t: the default 0.5 until
 are available by name (``study``). Light on purpose: ``dfseg predict`` imports it.
 """
 
+from dfseg_tf.method import DEFAULT_DECISION_THRESHOLD, STUDY_DECISION_THRESHOLDS
 from dfseg_tf.models.card import ModelCard
 
 STUDY = "study"
-# The study's t (METHOD.md 5); its classifiers call a frame fake iff p > 0.5.
-STUDY_THRESHOLDS = {"unet": 0.95, "unet_v1": 0.5}
-CLASSIFIER_THRESHOLD = 0.5
+STUDY_THRESHOLDS = STUDY_DECISION_THRESHOLDS
+# The study's classifiers call a frame fake iff p > 0.5.
+CLASSIFIER_THRESHOLD = DEFAULT_DECISION_THRESHOLD
 
 def parse_decision_threshold(text):
     """A ``--decision-threshold`` value: ``study`` or a float in [0, 1]; None stays None."""

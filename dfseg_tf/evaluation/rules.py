@@ -16,7 +16,9 @@ second pass over the maps.
 import cv2
 import numpy as np
 
-MIN_COMPONENT_PIXELS = 100
+from dfseg_tf.method import COMPONENT_PIXELS, DEFAULT_DECISION_THRESHOLD
+
+MIN_COMPONENT_PIXELS = COMPONENT_PIXELS  # a component must have MORE pixels than this
 
 # Score of a map with no large enough component at any threshold: below every
 # probability threshold, and finite so scikit-learn's curves accept it.
@@ -81,7 +83,7 @@ def largest_component_pixels(binary_map) -> int:
     return int(stats[1:, cv2.CC_STAT_AREA].max())
 
 
-def classifier_is_fake(probability: float, threshold: float = 0.5) -> bool:
+def classifier_is_fake(probability: float, threshold: float = DEFAULT_DECISION_THRESHOLD) -> bool:
     """The classifiers' frame rule: fake iff ``p > threshold``; the score is ``p`` itself."""
     return float(probability) > threshold
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from dfseg_tf.extraction.detectors import default_detector
 from dfseg_tf.extraction.faces import (
     Box,
     BoxCache,
@@ -19,7 +20,6 @@ from dfseg_tf.extraction.faces import (
     original_face_boxes,
     strided_window,
 )
-from dfseg_tf.extraction.detectors import default_detector
 from dfseg_tf.extraction.masks import (
     MASK_THRESHOLD_FLOOR,
     NOISE_QUANTILE,
@@ -31,6 +31,7 @@ from dfseg_tf.extraction.masks import (
 from dfseg_tf.extraction.official_masks import official_mask_crops
 from dfseg_tf.extraction.report import FrameSkipped, SkipReport, VideoSkipped
 from dfseg_tf.extraction.video import VideoInfo, iter_frames, probe, sample_frame_indices
+from dfseg_tf.method import COMPONENT_PIXELS, FACE_SIZE, FRAMES_PER_VIDEO
 from dfseg_tf.sources.entry import VideoEntry
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ class ExtractionConfig:
       mask_threshold_quantile, mask_threshold_floor: that rule's constants.
       fill_holes: whether background regions enclosed by a mask component are marked
         too (measured to agree better with the official FaceForensics++ masks).
-      min_component_pixels: smaller mask components are compression noise (the study's 100).
+      min_component_pixels: smaller mask components are compression noise (the study's
+        ``COMPONENT_PIXELS``; a component of exactly that many is kept).
       size: side of the square crops and masks.
       allow_shorter_fake: whether a fake may have fewer frames than its original (it is
         then aligned from frame 0 and sampled over its own length): True or False for
@@ -73,14 +75,14 @@ class ExtractionConfig:
         which is why a median would miss it).
     """
 
-    frames_per_video: int = 32
+    frames_per_video: int = FRAMES_PER_VIDEO
     margin: float = 0.2
     mask_threshold: float | None = None
     mask_threshold_quantile: float = NOISE_QUANTILE
     mask_threshold_floor: float = MASK_THRESHOLD_FLOOR
     fill_holes: bool = True
-    min_component_pixels: int = 100
-    size: int = 256
+    min_component_pixels: int = COMPONENT_PIXELS
+    size: int = FACE_SIZE
     allow_shorter_fake: bool | tuple[str, ...] = ("faceforensics/FaceSwap",)
     alignment_distance: float = 30.0
     alignment_bound: float = 0.05

@@ -5,6 +5,8 @@ import math
 import cv2
 import numpy as np
 
+from dfseg_tf.method import COMPONENT_PIXELS, FACE_SIZE
+
 # How the mask threshold (a blurred RGB distance, 0-255 units) is set when none is fixed:
 # from the pair's own codec noise, the distance exceeded by only 0.5% of the pixels away
 # from the face box, but at least 4. Chosen by measurement (docs/METHOD.md, section 2,
@@ -54,8 +56,8 @@ def manipulation_mask(
     fake_crop: np.ndarray,
     *,
     mask_threshold: float,
-    min_component_pixels: int = 100,
-    size: int = 256,
+    min_component_pixels: int = COMPONENT_PIXELS,
+    size: int = FACE_SIZE,
     fill_holes: bool = False,
 ) -> np.ndarray:
     """Where the fake crop differs from the real one: a (size, size) uint8 mask of {0, 1}.

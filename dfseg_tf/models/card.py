@@ -10,6 +10,7 @@ import json
 import pathlib
 
 from dfseg_tf.files import replace_atomically
+from dfseg_tf.method import DEFAULT_DECISION_THRESHOLD
 
 SEGMENTATION = "segmentation"
 CLASSIFIER = "classifier"
@@ -42,7 +43,7 @@ class ModelCard:
     kind: str
     architecture: str
     input_size: int
-    threshold: float = 0.5
+    threshold: float = DEFAULT_DECISION_THRESHOLD
     threshold_source: str = "default"
     trained_on: str = ""
     weights: str = "scratch"

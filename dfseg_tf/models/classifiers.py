@@ -22,10 +22,11 @@ import pathlib
 import keras
 
 from dfseg_tf.errors import first_line
+from dfseg_tf.method import FACE_SIZE
 from dfseg_tf.models.card import CLASSIFIER, ModelCard
 
 # Side of the face crops the records store, which every model takes.
-CROP_SIZE = 256
+CROP_SIZE = FACE_SIZE
 
 ARCHITECTURES = ("xception", "efficientnet_b7")
 

@@ -3,6 +3,7 @@
 import dataclasses
 
 from dfseg_tf.extraction.examples import ExtractionConfig
+from dfseg_tf.method import FRAMES_PER_VIDEO
 
 OVERLAY_MODES = ("video", "sheet", "none")
 
@@ -23,7 +24,7 @@ class PredictConfig:
         faster but misses small faces.
     """
 
-    frames: int = ExtractionConfig.frames_per_video
+    frames: int = FRAMES_PER_VIDEO
     threshold: float | str | None = None
     overlay: str = "video"
     margin: float = ExtractionConfig.margin

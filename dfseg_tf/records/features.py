@@ -7,7 +7,7 @@ same on-disk format use other sizes, or PNG images so hand-computed answers hold
 import numpy as np
 import tensorflow_datasets as tfds
 
-FACE_SIZE = 256
+from dfseg_tf.method import FACE_SIZE
 
 
 def frame_features(*, size: int = FACE_SIZE, image_encoding: str = "jpeg") -> tfds.features.FeaturesDict:

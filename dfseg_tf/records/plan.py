@@ -8,10 +8,11 @@ import shutil
 from etils import epath
 
 from dfseg_tf import sources
-from dfseg_tf.records.self_blended import SelfBlender
 from dfseg_tf.corpus import write_dfdc_corpus
 from dfseg_tf.errors import first_line
 from dfseg_tf.extraction import ExtractionConfig
+from dfseg_tf.method import FRAMES_PER_VIDEO
+from dfseg_tf.records.self_blended import SelfBlender
 from dfseg_tf.sources.entry import SPLITS, VideoEntry
 from dfseg_tf.sources.splits import SplitFractions
 
@@ -50,7 +51,7 @@ class BuildPlan:
     """
 
     dataset: str
-    frames_per_video: int = 32
+    frames_per_video: int = FRAMES_PER_VIDEO
     fractions: SplitFractions = SplitFractions()
     margin: float | None = None
     mask_threshold: float | None = None
@@ -63,21 +64,20 @@ class BuildPlan:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
         if self.reals_of not in LAYOUTS:
             raise ValueError(f"reals_of must be one of {LAYOUTS}, got {self.reals_of!r}")
-        if self.frames_per_video < 1:
-            raise ValueError(f"frames_per_video must be >= 1, got {self.frames_per_video}")
+        self.extraction_config()  # its own checks of frames_per_video and the overrides, raised early
 
     @classmethod
-    def from_options(cls, dataset: str, *, fractions: dict[str, float] | None = None, **options) -> "BuildPlan":
-        """A plan whose split fractions start from the data set's default, then ``fractions``."""
+    def from_options(cls, dataset: str, *, fractions: dict[str, float | None] | None = None, **options) -> "BuildPlan":
+        """A plan whose split fractions start from the data set's default, then the ``fractions``
+        that are set (``None`` keeps the default)."""
         synthetic = "synthetic" in (dataset, options.get("reals_of") if dataset == "self_blended" else None)
         default = SYNTHETIC_FRACTIONS if synthetic else SplitFractions()
-        return cls(dataset, fractions=dataclasses.replace(default, **(fractions or {})), **options)
+        return cls(dataset, fractions=dataclasses.replace(default, **_set_only(fractions or {})), **options)
 
     def extraction_config(self) -> ExtractionConfig:
         """The ``ExtractionConfig`` of this build; unset fields keep its defaults."""
         overrides = {"margin": self.margin, "mask_threshold": self.mask_threshold, "fill_holes": self.fill_holes}
-        overrides = {name: value for name, value in overrides.items() if value is not None}
-        return ExtractionConfig(frames_per_video=self.frames_per_video, **overrides)
+        return ExtractionConfig(frames_per_video=self.frames_per_video, **_set_only(overrides))
 
     @property
     def layout(self) -> str:
@@ -183,3 +183,8 @@ def box_cache_dir(data_dir_root, config_name: str, config: ExtractionConfig) -> 
     """
     settings = f"{config.frames_per_video}frames-margin{config.margin:g}"
     return epath.Path(data_dir_root) / "downloads" / "dfdc_masks_boxes" / f"{config_name}-{settings}"
+
+
+def _set_only(options: dict) -> dict:
+    """The options that are set: ``None`` means "keep the default" in every config field here."""
+    return {name: value for name, value in options.items() if value is not None}

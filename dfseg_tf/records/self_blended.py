@@ -13,7 +13,7 @@ import numpy as np
 
 from dfseg_tf.records.examples import example_key, tfds_example
 from dfseg_tf.extraction.examples import FrameExample
-from dfseg_tf.extraction.self_blend import LANDMARKS, BlendSettings, centred_face_box, landmarks_from_box, self_blend
+from dfseg_tf.extraction.self_blend import BlendSettings, centred_face_box, landmarks_from_box, self_blend
 from dfseg_tf.sources.entry import FAKE, VideoEntry
 
 SOURCE_PREFIX = "self_blended/"
