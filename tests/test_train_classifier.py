@@ -12,6 +12,7 @@ from keras.src.legacy.saving.legacy_h5_format import save_weights_to_hdf5_group
 from dfseg_tf.data.classification import classification_batches
 from dfseg_tf.data.toy import planted_square_dataset, planted_square_examples
 from dfseg_tf.models.card import CLASSIFIER, ModelCard
+from dfseg_tf.training.precision import resolve_precision
 from experiments.train_classifier import ClassifierConfig, build_parser, main, run
 
 DATASET_NAME = "dfdc_masks/synthetic"
@@ -95,7 +96,7 @@ def test_xception_run_starts_from_a_weights_file_and_saves_a_model_with_its_card
     saved = keras.models.load_model(results["best_model"])
     assert saved.predict(np.zeros((1, 64, 64, 3), np.uint8), verbose=0).shape == (1, 1)
     written = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert (written["arch"], written["input_size"], written["precision"]) == ("xception", 71, "float32")
+    assert (written["arch"], written["input_size"], written["precision"]) == ("xception", 71, resolve_precision("auto"))
     assert list((tmp_path / "run" / "logs").iterdir()), "no TensorBoard logs written"
     with pytest.raises(FileExistsError, match="already holds a finished run"):
         run(config, datasets=_tiny_datasets(4))

@@ -58,7 +58,7 @@ def test_short_fit_lowers_the_loss_and_keeps_the_best_model_in_the_run_folder(tm
         "segmentation", "unet", SIZE, 0.5, "dfdc_masks/synthetic"
     )
     written = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert written["precision"] == "float32" and written["jit_compile"] == "false"
+    assert written["precision"] == resolve_precision("auto") and written["jit_compile"] == "false"
     assert written["learning_rate"] == 1e-3
     assert json.loads((tmp_path / "run" / "results.json").read_text())["epochs"] == [0, 1, 2]
     with pytest.raises(FileExistsError, match="already holds a finished run"):
