@@ -142,3 +142,20 @@ def test_pixel_scores_agree_with_scikit_learn_up_to_the_bins():
     assert scores.binned_roc_auc(histograms) == pytest.approx(metrics.roc_auc_score(mask.ravel(), prob_map.ravel()), abs=1e-3)
     assert scores.binned_average_precision(histograms) == pytest.approx(
         metrics.average_precision_score(mask.ravel(), prob_map.ravel()), abs=5e-3)
+
+
+def test_sweep_agrees_with_the_metric_at_every_threshold_of_the_grid():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 200)
+    frame_scores = np.round(rng.random(200), 2)  # ties with the grid's thresholds on purpose
+    grid = threshold.threshold_grid()
+    curve = threshold.sweep(labels, frame_scores, grid)
+    for index, t in enumerate(grid):
+        expected = scores.precision_recall_f1(labels, frame_scores, t)
+        for name in ("precision", "recall", "f1"):
+            assert curve[name][index] == pytest.approx(expected[name], abs=1e-12), (name, t)
+
+
+def test_sweep_of_one_class_only_follows_the_zero_division_policy():
+    curve = threshold.sweep([0, 0], [0.9, 0.1], [0.5])
+    assert (curve["precision"][0], curve["recall"][0], curve["f1"][0]) == (0.0, 0.0, 0.0)
