@@ -220,7 +220,7 @@ def estimate(config: ReproduceConfig, data: dict[str, Build]) -> str:
     lines = [f"Estimated time on this machine (per-frame costs measured on 2 CPU cores, scaled by cores "
              f"for the build; a GPU trains 10-50x faster): {sum(seconds.values()) / 3600:.1f} h in all"]
     lines += [f"  {stage}: {value / 3600:.1f} h" for stage, value in seconds.items()]
-    lines += [f"  videos found: " + ", ".join(f"{role} {len(entries)}" for role, entries in listed.items())]
+    lines += ["  videos found: " + ", ".join(f"{role} {len(entries)}" for role, entries in listed.items())]
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ import pathlib
 import subprocess
 import sys
 
+import keras
 import pytest
 import tensorflow_datasets as tfds
 
@@ -14,6 +15,14 @@ from dfseg_tf.records import frame_features
 from experiments import tfds_build
 
 SYNTHETIC_FRAMES = 4
+
+
+@pytest.fixture(autouse=True)
+def float32_policy_after_each_test():
+    """Training runs set the process-wide dtype policy (``--precision auto``: mixed_bfloat16
+    on a CPU with AMX): each test starts from Keras' float32, whatever the one before trained."""
+    yield
+    keras.config.set_dtype_policy("float32")
 
 
 @dataclasses.dataclass(frozen=True)

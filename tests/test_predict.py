@@ -300,7 +300,9 @@ def test_an_unexpected_error_fails_that_input_only_with_one_line(tmp_path, model
 def test_usage_errors_exit_2(tmp_path, models, media, capsys):
     assert _predict(media["video"], "--model", tmp_path / "absent.keras", "--output", tmp_path) == 2
     assert "absent.keras: model file not found" in capsys.readouterr().err
-    assert _predict(media["video"], "--model", models["constant"], "--threshold", "1.5") == 2
+    with pytest.raises(SystemExit) as exit_info:  # argparse's own usage error, before any work
+        _predict(media["video"], "--model", models["constant"], "--threshold", "1.5")
+    assert exit_info.value.code == 2
     assert "threshold must be in [0, 1], got 1.5" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main(["predict", str(media["video"])])  # --model missing

@@ -56,13 +56,17 @@ def _cluster() -> dict:
 class _MultiWorkerStrategy(tf.distribute.MultiWorkerMirroredStrategy):
     """MultiWorkerMirroredStrategy whose ``reduce`` accepts what Keras 3's ``fit`` gives
     it (keras-team/keras#20585): a nested (inputs, targets) batch, reduced part by
-    part as MirroredStrategy does, and scalar metric values with ``axis=0``, reduced
-    over the replicas alone (a scalar has no axis 0)."""
+    part as MirroredStrategy does (the uint8 face crops as int32: collective ops take no
+    uint8), and scalar metric values with ``axis=0``, reduced over the replicas alone (a
+    scalar has no axis 0)."""
 
     def reduce(self, reduce_op, value, axis):
         def reduce_part(part):
-            rank = self.experimental_local_results(part)[0].shape.rank
-            return super(_MultiWorkerStrategy, self).reduce(reduce_op, part, axis if rank else None)
+            local = self.experimental_local_results(part)[0]
+            if local.dtype == tf.uint8:  # the face crops: collectives take no uint8
+                part = self.run(lambda crops: tf.cast(crops, tf.int32), args=(part,))
+            axis_of_part = axis if local.shape.rank else None
+            return super(_MultiWorkerStrategy, self).reduce(reduce_op, part, axis_of_part)
 
         return tf.nest.map_structure(reduce_part, value)
 
