@@ -206,6 +206,10 @@ def test_a_missing_manual_dir_fails_in_one_line_naming_it_and_what_it_must_hold(
         "metadata.json and its mp4 files"
     )
     assert not any(line.startswith("Traceback") for line in lines)
+    # self_blended reads another layout's folder (dfdc by default); celebdf has a layout of its own.
+    for config, holds in (("self_blended", "the unzipped dfdc_train_part_K/"), ("celebdf", "the Celeb-DF v2 folder")):
+        lines = _failed_build(config, tmp_path / "data", "--manual_dir", str(tmp_path / "absent"))
+        assert f"--manual_dir must hold {holds}" in lines[-1] and not any(line.startswith("Traceback") for line in lines)
     metadata = tmp_path / "bad" / "dfdc_train_part_0" / "metadata.json"
     metadata.parent.mkdir(parents=True)
     metadata.write_text("{not json")

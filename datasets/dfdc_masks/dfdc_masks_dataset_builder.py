@@ -133,7 +133,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         if plan.layout == "synthetic":
             root = records.prepare_synthetic_corpus(dl_manager.download_dir / records.SYNTHETIC_CORPUS_FOLDER)
         else:
-            root = records.manual_dir(dl_manager, plan.dataset)
+            root = records.manual_dir(dl_manager, plan.layout)
         config = plan.extraction_config()
         blender = plan.self_blender(config)
         return {

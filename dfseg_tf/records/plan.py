@@ -144,11 +144,14 @@ MANUAL_LAYOUTS = {
     "manipulated_sequences/<method>/c23/videos/",
     "dfd": "the FaceForensics++ c23 download with DFD: original_sequences/actors/c23/videos/ and "
     "manipulated_sequences/DeepFakeDetection/c23/videos/",
+    "celebdf": "the Celeb-DF v2 folder: Celeb-real/, Celeb-synthesis/, YouTube-real/ and "
+    "List_of_testing_videos.txt",
 }
 
 
-def manual_dir(dl_manager, dataset: str) -> epath.Path:
-    """``dl_manager.manual_dir``, or one line naming the folder and what it should hold.
+def manual_dir(dl_manager, layout: str) -> epath.Path:
+    """``dl_manager.manual_dir``, or one line naming the folder and what the ``layout``
+    (``BuildPlan.layout``: a ``self_blended`` build reads another layout's folder) should hold.
 
     Raises:
       SourceLayoutError: the folder is missing or empty (TFDS raises an AssertionError
@@ -158,7 +161,7 @@ def manual_dir(dl_manager, dataset: str) -> epath.Path:
         return dl_manager.manual_dir
     except AssertionError as error:
         missing = first_line(error).split(" Create it")[0]  # "Manual directory X does not exist or is empty."
-        raise sources.SourceLayoutError(f"{missing} --manual_dir must hold {MANUAL_LAYOUTS[dataset]}") from None
+        raise sources.SourceLayoutError(f"{missing} --manual_dir must hold {MANUAL_LAYOUTS[layout]}") from None
 
 
 def remove_stale_incomplete_dirs(data_dir, version) -> list[epath.Path]:
