@@ -72,7 +72,7 @@ from dfseg_tf.extraction import (
     sample_frame_indices,
 )
 from dfseg_tf.extraction.examples import cut_pair, pair_mask
-from dfseg_tf.extraction.faces import fill_missing_boxes, main_face_track
+from dfseg_tf.extraction.faces import main_face_boxes
 from dfseg_tf.extraction.official_masks import write_mask_video
 from dfseg_tf.extraction.video_writer import write_h264
 from dfseg_tf.sources import VideoEntry, list_dfd, list_dfdc, list_faceforensics
@@ -257,7 +257,7 @@ def measure_speed(entries: list[VideoEntry], detector, repeats: int, box_cache: 
     examples = []
     pipeline_warm = _seconds(lambda: examples.extend(extract_video(fakes[0], config, detector=detector,
                                                                    box_cache=box_cache)))
-    boxes = _main_boxes(box_cache.get(original.video_id), indices, original.path)
+    boxes = main_face_boxes(box_cache.get(original.video_id), indices, original.path)
     example_step = _example_step(boxes, config, fakes[0], examples[0].mask_threshold)
     example_seconds = _fastest_per_pair(example_step, fakes[0], original, indices, repeats, WALL)["wall"]
 
@@ -313,18 +313,13 @@ def mask_cost_by_face_height(speed_videos: dict, box_caches: dict, detector, rep
         box_cache = box_caches[face_height]
         examples = extract_video(fake, config, detector=detector, box_cache=box_cache)  # detects unless cached
         indices = sample_frame_indices(probe(original.path).n_frames, config.frames_per_video)
-        boxes = _main_boxes(box_cache.get(original.video_id), indices, original.path)
+        boxes = main_face_boxes(box_cache.get(original.video_id), indices, original.path)
         by_height[face_height] = mask_cost(original, fake, boxes, config, repeats, examples[0].mask_threshold)
         costs = by_height[face_height]
         print(f"face height {face_height}: mask {costs['cpu']['mask_cost_vs_pair_decode']:.3f} of the pair's "
               f"decoding in CPU time, {costs['wall']['mask_cost_vs_pair_decode']:.3f} in wall time; noise estimate "
               f"{costs['cpu']['noise_cost_vs_pair_decode']:.3f}", flush=True)
     return by_height
-
-
-def _main_boxes(faces, indices, path) -> dict:
-    """The main face's box per sampled frame, as extraction crops a video with one person."""
-    return fill_missing_boxes(main_face_track(faces), indices, path)
 
 
 def _example_step(boxes, config, fake, mask_threshold):

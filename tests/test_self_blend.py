@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from dfseg_tf.corpus import scene
+from dfseg_tf.extraction.faces import FIVE_POINTS
 from dfseg_tf.extraction.self_blend import (
-    LANDMARKS,
     BlendSettings,
     centred_face_box,
     face_region,
@@ -27,7 +27,7 @@ def face_crop(photo: str):
     x0, y0 = x + w / 2 - side / 2, y + h / 2 - side / 2
     matrix = np.array([[SIZE / side, 0, -x0 * SIZE / side], [0, SIZE / side, -y0 * SIZE / side]])
     crop = cv2.warpAffine(face.image.astype(np.uint8), matrix, (SIZE, SIZE), flags=cv2.INTER_AREA)
-    points = np.array([face.landmarks[name] for name in LANDMARKS], np.float32)
+    points = np.array([face.landmarks[name] for name in FIVE_POINTS], np.float32)
     return crop, (points - [x0, y0]) * SIZE / side
 
 

@@ -8,7 +8,7 @@ import tensorflow_datasets as tfds
 
 from dfseg_tf.records import BuildPlan
 from dfseg_tf.records.examples import FRAME_BITS
-from dfseg_tf.records.self_blended import SelfBlender, crop_landmarks
+from dfseg_tf.records.self_blended import SelfBlender
 from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus
 from dfseg_tf.extraction import ExtractionConfig, FaceDetector, extract_video
 from dfseg_tf.sources import list_dfd
@@ -59,7 +59,7 @@ def test_each_frame_gives_itself_as_real_and_a_blended_fake_seeded_by_its_key(re
 
 def test_mtcnn_finds_the_five_points_in_the_corpus_crops(real_frames):
     _, frames = real_frames
-    points = crop_landmarks(FaceDetector(), [frame.image for frame in frames] + [np.zeros_like(frames[0].image)])
+    points = FaceDetector().five_points([frame.image for frame in frames] + [np.zeros_like(frames[0].image)])
     assert all(p is not None and p.shape == (5, 2) for p in points[:-1]) and points[-1] is None
     left_eye, right_eye, nose = points[0][:3]
     assert left_eye[0] < nose[0] < right_eye[0] and nose[1] > left_eye[1]

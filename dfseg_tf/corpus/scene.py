@@ -26,6 +26,8 @@ import numpy as np
 import skimage.data
 from matplotlib import image as mpl_image
 
+from dfseg_tf.extraction.faces import FIVE_POINTS
+
 REGIONS = ("whole", "mouth", "eyes", "nose", "lower")
 STYLES = ("swap", "warp", "texture")
 IDENTITIES_CACHED = 16
@@ -45,7 +47,6 @@ _PHOTO_FACES = {
     },
 }
 PHOTOS = tuple(_PHOTO_FACES)
-_LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,7 +247,7 @@ def prepared_face(identity: Identity) -> Face:
     """The identity's photograph, flipped and tinted, with its landmarks moved along."""
     image = _photo_pixels(identity.photo).astype(np.float32)
     facts = _PHOTO_FACES[identity.photo]
-    landmarks = {name: tuple(map(float, facts[name])) for name in _LANDMARKS}
+    landmarks = {name: tuple(map(float, facts[name])) for name in FIVE_POINTS}
     x, y, w, h = map(float, facts["box"])
     if identity.flip:
         image = image[:, ::-1]
@@ -339,8 +340,8 @@ def _warped(face: Face, amplitude: float, rng: np.random.Generator) -> np.ndarra
 def _aligned_donor(face: Face, donor: Identity) -> np.ndarray:
     """The donor's photo moved so its five landmarks land on this face's (a face swap)."""
     donor_face = prepared_face(donor)
-    source = np.array([donor_face.landmarks[n] for n in _LANDMARKS], np.float32)
-    target = np.array([face.landmarks[n] for n in _LANDMARKS], np.float32)
+    source = np.array([donor_face.landmarks[n] for n in FIVE_POINTS], np.float32)
+    target = np.array([face.landmarks[n] for n in FIVE_POINTS], np.float32)
     matrix, _ = cv2.estimateAffinePartial2D(source, target, method=cv2.LMEDS)
     height, width = face.image.shape[:2]
     return cv2.warpAffine(donor_face.image, matrix, (width, height), flags=cv2.INTER_LINEAR,

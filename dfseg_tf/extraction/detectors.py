@@ -9,15 +9,12 @@ measurements behind the choice and the constants below.
 
 import dataclasses
 import functools
-import logging
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from dfseg_tf.extraction.blazeface import FULL_RANGE, BlazeFaceNetwork, BlazeFaceSpec
 from dfseg_tf.extraction.faces import Face, FaceDetector
-
-logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,8 +14,7 @@ from dfseg_tf.extraction.faces import (
     box_pixels,
     candidate_boxes,
     crop_face,
-    fill_missing_boxes,
-    main_face_track,
+    main_face_boxes,
     manipulated_face,
     original_face_boxes,
     strided_window,
@@ -173,7 +172,7 @@ def extract_video(
         raise VideoSkipped(f"unreadable: {entry.path}: no frames")
     cache_key = entry.video_id if reference == entry.path else entry.original_id
     faces = _faces_for(reference, cache_key, indices, config, boxes, box_cache, detector)
-    main = fill_missing_boxes(main_face_track(faces), indices, reference)
+    main = main_face_boxes(faces, indices, reference)
     if reference == entry.path:
         return [_example(i, frame, main[i], config) for i, frame in iter_frames(entry.path, indices)]
     cut = []

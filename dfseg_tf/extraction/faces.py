@@ -127,32 +127,30 @@ class FaceDetector:
         )
         return [self._faces(frame_detections, scale) for frame_detections in detections]
 
+    def _confident(self, detections: list[dict]) -> list[dict]:
+        """MTCNN's detections of one image at ``min_confidence`` or above."""
+        return [d for d in detections if d["confidence"] >= self.min_confidence]
+
     def _faces(self, detections: list[dict], scale: float) -> list[Face]:
         faces = [
             Face(box=tuple(round(v / scale) for v in d["box"]), confidence=float(d["confidence"]))
-            for d in detections
-            if d["confidence"] >= self.min_confidence
+            for d in self._confident(detections)
         ]
         return sorted(faces, key=lambda face: face.area, reverse=True)
 
     def five_points(self, images: list[np.ndarray]) -> list[np.ndarray | None]:
         """MTCNN's five landmarks of the largest confident face of each image (face crops,
         searched whole), as (5, 2) float32 in ``FIVE_POINTS`` order, or None where none is found."""
+        self.frames_detected += len(images)
         detections = self._mtcnn.detect_faces(
             [np.ascontiguousarray(image) for image in images], min_face_size=self.min_face_size
         )
         points = []
         for found in detections:
-            confident = [d for d in found if d["confidence"] >= self.min_confidence]
-            largest = max(confident, key=lambda d: d["box"][2] * d["box"][3], default=None)
+            largest = max(self._confident(found), key=lambda d: d["box"][2] * d["box"][3], default=None)
             points.append(None if largest is None else
                           np.array([largest["keypoints"][name] for name in FIVE_POINTS], np.float32))
         return points
-
-    def largest(self, frame: np.ndarray) -> Face | None:
-        """The largest face (the subject of a training crop), or None."""
-        faces = self.detect(frame)
-        return faces[0] if faces else None
 
 
 def batched(items: Iterable, size: int) -> Iterator[list]:
@@ -317,6 +315,12 @@ def manipulated_face(differs: np.ndarray, stride: int, candidates: list[Box]) ->
     if elsewhere.size and elsewhere.max() >= max(MISSED_FACE_MIN_PIXELS, counts[best] * stride**2):
         return None
     return candidates[best]
+
+
+def main_face_boxes(faces: FrameFaces, indices, path) -> dict[int, Box]:
+    """The crop box of every sampled frame of a video with one person: its main face's
+    (``main_face_track``), frames without it taking the nearest frame's (``fill_missing_boxes``)."""
+    return fill_missing_boxes(main_face_track(faces), indices, path)
 
 
 def fill_missing_boxes(boxes: dict[int, Box | None], indices, path) -> dict[int, Box]:

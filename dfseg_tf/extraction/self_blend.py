@@ -7,17 +7,13 @@ choice is drawn from the ``numpy.random.Generator`` the caller passes, so a blen
 function of the image, its landmarks and the generator's seed.
 
 Landmarks are MTCNN's five points, as an (5, 2) array of (x, y) in image pixels, in
-``LANDMARKS`` order.
+``dfseg_tf.extraction.faces.FIVE_POINTS`` order.
 """
 
 import dataclasses
 
 import cv2
 import numpy as np
-
-from dfseg_tf.extraction.faces import FIVE_POINTS
-
-LANDMARKS = FIVE_POINTS  # MTCNN's order
 
 # MTCNN's five points as fractions of its face box (x, y, width, height), averaged over
 # the two photographs of dfseg_tf.corpus.scene (their landmarks were measured with MTCNN).

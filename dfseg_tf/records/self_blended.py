@@ -58,13 +58,7 @@ class SelfBlender:
 
             self._detector = FaceDetector()
         fallback = landmarks_from_box(centred_face_box(crops[0].shape[0], self.margin))
-        return [fallback if points is None else points for points in crop_landmarks(self._detector, crops)]
-
-
-def crop_landmarks(detector, crops) -> list[np.ndarray | None]:
-    """MTCNN's five points (``LANDMARKS`` order, (5, 2) float32) of the largest confident face
-    of each crop, or None. The one place that reads landmarks from the face detector."""
-    return detector.five_points(crops)
+        return [fallback if points is None else points for points in self._detector.five_points(crops)]
 
 
 def self_blended_entry(entry: VideoEntry) -> VideoEntry:
