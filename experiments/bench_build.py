@@ -43,7 +43,7 @@ import tensorflow_datasets as tfds
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from dfseg_tf import records
-from dfseg_tf.corpus import CorpusSpec, write_dfdc_corpus
+from dfseg_tf.corpus import CorpusSpec
 from dfseg_tf.corpus import scene as scenes
 from dfseg_tf.corpus.planting import fake_plan, original_plan, write_plan
 from dfseg_tf.data.pipeline import segmentation_batches
@@ -130,11 +130,7 @@ class _Clock:
 def synthetic_corpus(work: pathlib.Path, parts: int) -> pathlib.Path:
     """The download dir holding a synthetic corpus of ``parts`` parts, where the builder looks for it."""
     downloads = work / f"parts{parts}" / "downloads"
-    corpus = downloads / records.SYNTHETIC_CORPUS_FOLDER
-    if not (corpus / "CORPUS_COMPLETE").exists():
-        shutil.rmtree(corpus, ignore_errors=True)
-        write_dfdc_corpus(corpus, parts=parts)
-        records.mark_synthetic_corpus_complete(corpus)
+    records.prepare_synthetic_corpus(downloads / records.SYNTHETIC_CORPUS_FOLDER, parts=parts)
     return downloads
 
 

@@ -31,7 +31,7 @@ import pathlib
 import sys
 import time
 
-from dfseg_tf import sources
+from dfseg_tf import records, sources
 from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus, write_faceforensics_corpus
 from experiments import evaluate, search_threshold, tfds_build, train_classifier, train_unet
 
@@ -42,7 +42,6 @@ MODELS = UNETS + CLASSIFIERS
 # The study's roles: which data set each model trains on.
 TRAINED_ON = {"unet": "dfdc", "unet_v1": "dfdc", "xception": "faceforensics", "efficientnet_b7": "dfdc"}
 ROLES = ("dfdc", "faceforensics", "dfd")
-_CORPUS_DONE = "CORPUS_COMPLETE"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,14 +191,15 @@ def run(config: ReproduceConfig) -> dict:
 
 def write_embedded_corpus(root: pathlib.Path) -> None:
     """The miniature FaceForensics++ (four id pairs: one train, one validation, two test)
-    and DFD, written once into one download tree; the marker comes last, so an
-    interrupted write is redone."""
-    if (root / _CORPUS_DONE).exists():
-        return
+    and DFD, written once into one download tree (``records.prepare_corpus``: an
+    interrupted write is redone)."""
+    records.prepare_corpus(root, _write_faceforensics_and_dfd)
+
+
+def _write_faceforensics_and_dfd(root: pathlib.Path) -> None:
     spec = CorpusSpec()
     write_faceforensics_corpus(root, spec, pairs=4)
     write_dfd_corpus(root, spec)
-    (root / _CORPUS_DONE).write_text("written by experiments.reproduce\n")
 
 
 def estimate(config: ReproduceConfig, data: dict[str, Build]) -> str:

@@ -1,9 +1,11 @@
 """What a dfdc_masks build reads: the data set's videos, their splits, the extraction settings."""
 
 import dataclasses
+import functools
 import logging
 import pathlib
 import shutil
+from collections.abc import Callable
 
 from etils import epath
 
@@ -70,9 +72,9 @@ class BuildPlan:
     def from_options(cls, dataset: str, *, fractions: dict[str, float | None] | None = None, **options) -> "BuildPlan":
         """A plan whose split fractions start from the data set's default, then the ``fractions``
         that are set (``None`` keeps the default)."""
-        synthetic = "synthetic" in (dataset, options.get("reals_of") if dataset == "self_blended" else None)
-        default = SYNTHETIC_FRACTIONS if synthetic else SplitFractions()
-        return cls(dataset, fractions=dataclasses.replace(default, **_set_only(fractions or {})), **options)
+        plan = cls(dataset, **options)
+        default = SYNTHETIC_FRACTIONS if plan.layout == "synthetic" else SplitFractions()
+        return dataclasses.replace(plan, fractions=dataclasses.replace(default, **_set_only(fractions or {})))
 
     def extraction_config(self) -> ExtractionConfig:
         """The ``ExtractionConfig`` of this build; unset fields keep its defaults."""
@@ -97,6 +99,7 @@ class BuildPlan:
         raises ``SourceLayoutError`` early."""
         if self.layout == "synthetic":
             entries = sources.list_dfdc(root, fractions=self.fractions, n_parts=SYNTHETIC_PARTS)
+            entries = [dataclasses.replace(entry, source="synthetic") for entry in entries]
         elif self.layout == "dfdc":
             entries = sources.list_dfdc(root, fractions=self.fractions)
         elif self.layout == "faceforensics":
@@ -105,8 +108,6 @@ class BuildPlan:
             entries = sources.list_celebdf(root)
         else:
             entries = sources.list_dfd(root)
-        if self.layout == "synthetic":
-            entries = [dataclasses.replace(entry, source="synthetic") for entry in entries]
         if self.self_blended:
             entries = [entry for entry in entries if not entry.is_fake]
         return entries
@@ -118,18 +119,23 @@ def entries_by_split(entries: list[VideoEntry]) -> dict[str, list[VideoEntry]]:
     return {split: videos for split, videos in by_split.items() if videos}
 
 
-def prepare_synthetic_corpus(root) -> pathlib.Path:
-    """Writes the miniature DFDC-shaped corpus under ``root`` once, and reuses it afterwards.
+def prepare_corpus(root, write: Callable[[pathlib.Path], object]) -> pathlib.Path:
+    """Writes a miniature corpus under ``root`` once, with ``write(root)``, and reuses it afterwards.
 
-    The marker is written last, so a corpus interrupted half-way is written again.
+    The marker is written last, so a corpus interrupted half-way is removed and written again.
     """
     root = pathlib.Path(root)
     if not (root / _CORPUS_DONE).exists():
-        logger.info("Writing the synthetic corpus to %s", root)
+        logger.info("Writing a miniature corpus to %s", root)
         shutil.rmtree(root, ignore_errors=True)
-        write_dfdc_corpus(root, parts=SYNTHETIC_PARTS)
+        write(root)
         mark_synthetic_corpus_complete(root)
     return root
+
+
+def prepare_synthetic_corpus(root, parts: int = SYNTHETIC_PARTS) -> pathlib.Path:
+    """``prepare_corpus`` of the miniature DFDC-shaped corpus of ``parts`` parts."""
+    return prepare_corpus(root, functools.partial(write_dfdc_corpus, parts=parts))
 
 
 def mark_synthetic_corpus_complete(root) -> None:
