@@ -33,6 +33,7 @@ import time
 
 from dfseg_tf import records, sources
 from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus, write_faceforensics_corpus
+from dfseg_tf.models.card import ModelCard
 from experiments import evaluate, search_threshold, tfds_build, train_classifier, train_unet
 
 PROG = "python -m experiments.reproduce"
@@ -250,9 +251,9 @@ def _train(config: ReproduceConfig, model: str, training_set: str, run_dir: path
 
 
 def _search_threshold(config: ReproduceConfig, model_path: str, training_set: str) -> None:
-    """Searches t on the validation split, unless the card already holds a searched t."""
-    record = pathlib.Path(model_path).with_name(f"{pathlib.Path(model_path).stem}_threshold") / "threshold_search.json"
-    if record.exists():
+    """Searches t on the validation split, unless the card already holds a searched t (the
+    card is written last, so a search killed before it is run again)."""
+    if ModelCard.load(model_path).threshold_source != "default":
         print(f"{model_path}: threshold already searched, keeping it")
         return
     search_threshold.run(search_threshold.SearchConfig(

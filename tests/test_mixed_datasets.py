@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from dfseg_tf.data import planted_square_dataset
+from dfseg_tf.models.card import ModelCard
 from dfseg_tf.training.inputs import dataset_names, load_datasets
 from experiments.train_unet import TrainConfig, parse_flags, run
 
@@ -29,6 +30,7 @@ def test_names_joined_by_plus_are_read_together_train_interleaved_validation_in_
     loaded = load_datasets(config)
     train = [int(example["mask"].numpy().any()) for example in loaded["train"]]
     assert len(train) == 16 and sum(train) == 8  # every example of both, once
+    assert int(loaded["train"].cardinality()) == 16  # an epoch's steps are known: schedules need them
     assert 2 <= sum(train[:8]) <= 6  # both data sets from the start, not one after the other
     validation = list(loaded["validation"])
     assert len(validation) == 6
@@ -40,6 +42,7 @@ def test_a_mixed_run_trains_and_records_both_names(data_dir, tmp_path):
     results = run(config)
     assert np.isfinite(results["history"]["loss"][0])
     assert results["epochs"] == [0]
+    assert ModelCard.load(results["best_model"]).trained_on == "first/x+second/y"
 
 
 def test_an_empty_name_is_refused():

@@ -115,8 +115,10 @@ def predict_frames(
 
     Args:
       card: the model's card; its ``kind`` says how to read the output.
-      threshold: when given, each segmentation frame also gets its Dice at this
-        threshold and the best and worst are kept; ``None`` skips both.
+      threshold: when given, each segmentation frame is also scored as localisation
+        (Dice and IoU at this threshold, the pixel histograms of fake frames) and the best
+        and worst are kept; ``None`` skips all of that: the threshold search needs only
+        the frame scores.
       examples: how many best and how many worst frames to keep.
       workers: threads scoring a batch's maps (OpenCV and numpy release the GIL);
         None: one per CPU. The maps' component search, not the model, is the
@@ -182,7 +184,7 @@ def _score_map(prob_map, mask, official_mask, is_fake, *, threshold, min_compone
         dice = scores_lib.thresholded_dice(prob_map, mask, threshold)
         iou = scores_lib.thresholded_iou(prob_map, mask, threshold)
     histograms = {}
-    if is_fake:
+    if is_fake and threshold is not None:
         histograms["mask"] = scores_lib.pixel_histograms(prob_map, mask)
         if official_mask is not None and official_mask.any():
             histograms[OFFICIAL_MASK] = scores_lib.pixel_histograms(prob_map, official_mask)
@@ -269,7 +271,7 @@ def load_frames(spec: str, data_dir, *, max_videos=None, default_split=DEFAULT_S
         dataset = datasets[spec]
     else:
         dataset = load_split(name, split, data_dir)
-    if max_videos:
+    if max_videos is not None:  # 0 is refused by first_videos, not read as "all"
         dataset = first_videos(dataset, max_videos)
     return label, dataset
 

@@ -43,9 +43,15 @@ def _load(config, split_key, input_context=None) -> tf.data.Dataset:
     ]
     if len(splits) == 1:
         return splits[0]
-    if training:
-        return tf.data.Dataset.sample_from_datasets(splits, seed=config.seed)
-    return functools.reduce(tf.data.Dataset.concatenate, splits)
+    if not training:
+        return functools.reduce(tf.data.Dataset.concatenate, splits)
+    mixed = tf.data.Dataset.sample_from_datasets(splits, seed=config.seed)
+    counts = [int(split.cardinality()) for split in splits]
+    if min(counts) < 0:  # unknown: the epoch's length (and a cosine schedule) cannot be known
+        return mixed
+    # Every example of every split, once an epoch; tf.data does not count this itself, and the
+    # learning-rate schedule needs the steps of an epoch.
+    return mixed.apply(tf.data.experimental.assert_cardinality(sum(counts)))
 
 
 def load_datasets(config, input_context=None) -> dict:
