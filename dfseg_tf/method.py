@@ -19,5 +19,8 @@ COMPONENT_PIXELS = 100
 # classifiers' rule (fake iff p > 0.5) in the study (METHOD.md 5).
 DEFAULT_DECISION_THRESHOLD = 0.5
 
+# Adam's learning rate for the U-Nets: the study gives none; NVIDIA UNet_Industrial's default (METHOD.md 4).
+NVIDIA_LEARNING_RATE = 1e-4
+
 # The study's searched t of the two U-Nets (METHOD.md 5).
 STUDY_DECISION_THRESHOLDS = {"unet": 0.95, "unet_v1": 0.5}

@@ -31,16 +31,16 @@ import time
 
 import numpy as np
 
+from dfseg_tf.method import NVIDIA_LEARNING_RATE
+from dfseg_tf.training.policy import auto_policy
 from experiments.bench_output import write_and_print
 
 ARCHITECTURES = ("unet", "unet_v1")
 BACKENDS = ("tensorflow", "jax", "torch")
 PEER_VARIANTS = ("eager", "compiled")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-LEARNING_RATE = 1e-4  # TrainConfig's default (NVIDIA's); train_unet itself needs TensorFlow to import
 DEFAULT_BATCH = {"cpu": 16, "gpu": 32}  # the study's batch; the batch of the GPU reference figures
 DEFAULT_STEPS = {"cpu": 10, "gpu": 100}
-FIRST_BFLOAT16_COMPUTE_CAPABILITY = (8, 0)
 
 
 def tensorflow_installed() -> bool:
@@ -104,19 +104,16 @@ def peak_memory(backend, found_gpu):
 
 
 def resolve_policy(precision, backend, found_gpu) -> str:
-    """The dtype policy ``precision`` means: under TensorFlow the project's own rule
-    (``dfseg_tf.training.precision``); elsewhere, as that module cannot be imported without
-    TensorFlow, the same rule on the device the backend sees: mixed_bfloat16 on a GPU of
-    compute capability 8.0 or newer, mixed_float16 on an older one, float32 on a CPU."""
+    """The dtype policy ``precision`` means: under TensorFlow the project's own
+    (``dfseg_tf.training.precision``); elsewhere the same rule (``dfseg_tf.training.policy``,
+    free of TensorFlow) on the device the backend sees."""
     if backend == "tensorflow":
         from dfseg_tf.training.precision import resolve_precision
 
         return resolve_precision(precision)
     if precision != "auto":
         return precision
-    if not found_gpu:
-        return "float32"
-    return "mixed_bfloat16" if found_gpu[1] >= FIRST_BFLOAT16_COMPUTE_CAPABILITY else "mixed_float16"
+    return auto_policy([found_gpu[1]] if found_gpu else [])
 
 
 # --- the measurements ----------------------------------------------------------------------
@@ -203,7 +200,7 @@ def compiled_unet(architecture, image_size, *, jit_compile, steps_per_execution=
 
     model = build_unet(architecture, input_shape=(image_size, image_size, 3))
     model.compile(
-        optimizer=keras.optimizers.Adam(LEARNING_RATE),
+        optimizer=keras.optimizers.Adam(NVIDIA_LEARNING_RATE),
         loss=BceMinusLogDice(),
         metrics=[DiceAtThreshold(), MeanImageDice()],
         jit_compile=jit_compile,
@@ -372,7 +369,8 @@ def parse_flags(argv=None):
     parser.add_argument("--warmup-steps", type=int, default=3, help="untimed steps before timing")
     parser.add_argument("--image-size", type=int, default=256, help="side of the square images")
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
-                        help="dtype policy of the project's models; auto: mixed on a GPU, float32 on a CPU")
+                        help="dtype policy of the project's models; auto: the project's rule (mixed on a GPU; "
+                             "mixed_bfloat16 on a CPU with AMX or AVX512-BF16, else float32)")
     parser.add_argument("--jit-compile", default="auto", choices=("auto", "true", "false"),
                         help="compilation of the project's step; auto: under tensorflow XLA with a GPU "
                              "only, under jax always XLA, under torch eager")

@@ -23,10 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dfseg_tf.method import NVIDIA_LEARNING_RATE
 from dfseg_tf.models.unet import ARCHITECTURES
 from dfseg_tf.training.losses import SMOOTHING
 
-LEARNING_RATE = 1e-4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +132,7 @@ class Peer:
         self.variant = variant
         self.memory_format = torch.channels_last if variant.channels_last else torch.contiguous_format
         self.model = TinyUNet(architecture).to(self.target, memory_format=self.memory_format)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LEARNING_RATE, fused=True)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=NVIDIA_LEARNING_RATE, fused=True)
         self.forward = torch.compile(self.model) if variant.compiled else self.model
 
     @property

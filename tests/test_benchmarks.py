@@ -16,6 +16,7 @@ import pytest
 from dfseg_tf.corpus import CorpusSpec, write_faceforensics_corpus
 from dfseg_tf.extraction import iter_frames
 from dfseg_tf.sources import list_faceforensics
+from dfseg_tf.training.policy import auto_policy
 from dfseg_tf.training.precision import resolve_precision
 from experiments import (
     bench_build,
@@ -128,7 +129,8 @@ def test_bench_train_measures_under_jax_without_tensorflow(run_under_jax_without
     assert child.returncode == 0, child.stderr[-2000:]
     row = json.loads(child.stdout.strip().splitlines()[-1])
     assert (row["runner"], row["input"], row["compile"]) == ("keras/jax", "in-memory batches", "XLA (jax.jit)")
-    assert row["parameters"] == 1_832_257 and row["policy"] == "float32"
+    # --precision auto: the project's rule off TensorFlow too (mixed_bfloat16 on a CPU with AMX)
+    assert row["parameters"] == 1_832_257 and row["policy"] == auto_policy([])
     assert row["images_per_second"] > 0 and row["inference_images_per_second"] > 0
 
 

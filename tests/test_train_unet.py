@@ -16,7 +16,8 @@ import tensorflow as tf
 from dfseg_tf.data import planted_square_dataset
 from dfseg_tf.models.card import ModelCard
 from dfseg_tf.training.callbacks import BestModelCheckpoint
-from dfseg_tf.training.precision import apply_precision, cpu_has_native_bfloat16, resolve_precision
+from dfseg_tf.training.policy import cpu_has_native_bfloat16
+from dfseg_tf.training.precision import apply_precision, resolve_precision
 from dfseg_tf.training.strategy import distribution_strategy
 from experiments import train_unet
 from experiments.train_unet import TrainConfig, build_model, run

@@ -14,6 +14,7 @@ import math
 
 import keras
 
+from dfseg_tf.method import NVIDIA_LEARNING_RATE
 from dfseg_tf.training.precision import JIT_CHOICES, PRECISION_CHOICES
 from dfseg_tf.training.strategy import LR_SCALING_RULES, scaled_learning_rate, worker_count
 
@@ -35,7 +36,7 @@ class RunConfig:
     output_dir: str | None = None  # None: runs/<architecture>
     epochs: int = 20
     batch_size: int = 16  # per replica
-    learning_rate: float = 1e-4  # for one replica; the peak of a schedule
+    learning_rate: float = NVIDIA_LEARNING_RATE  # for one replica; the peak of a schedule
     lr_scaling: str = "sqrt"
     lr_schedule: str = "constant"
     seed: int = 0

@@ -10,10 +10,11 @@ loss scaling.
 """
 
 import logging
-import pathlib
 
 import keras
 import tensorflow as tf
+
+from dfseg_tf.training.policy import auto_policy
 
 logger = logging.getLogger(__name__)
 
@@ -21,27 +22,6 @@ AUTO = "auto"
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 PRECISION_CHOICES = (AUTO, *POLICIES)
 JIT_CHOICES = (AUTO, "true", "false")
-
-_FIRST_BFLOAT16_COMPUTE_CAPABILITY = (8, 0)
-# /proc/cpuinfo flags of CPUs with bfloat16 arithmetic in hardware.
-CPU_BFLOAT16_FLAGS = ("amx_bf16", "avx512_bf16")
-_CPUINFO = pathlib.Path("/proc/cpuinfo")
-
-
-def cpu_has_native_bfloat16(cpuinfo=_CPUINFO) -> bool:
-    """Whether the CPU computes bfloat16 natively, from the ``flags`` lines of ``cpuinfo``
-    (Linux); False where the file is absent (macOS, Windows: float32 is the safe choice)."""
-    try:
-        text = pathlib.Path(cpuinfo).read_text()
-    except OSError:
-        return False
-    flags = set()
-    for line in text.splitlines():
-        name, _, values = line.partition(":")
-        if name.strip() == "flags":
-            flags.update(values.split())
-    return any(flag in flags for flag in CPU_BFLOAT16_FLAGS)
-
 
 def _gpus():
     return tf.config.list_physical_devices("GPU")
@@ -53,16 +33,9 @@ def resolve_precision(flag=AUTO) -> str:
         raise ValueError(f"precision={flag!r} is not one of {PRECISION_CHOICES}")
     if flag != AUTO:
         return flag
-    gpus = _gpus()
-    if not gpus:
-        return "mixed_bfloat16" if cpu_has_native_bfloat16() else "float32"
-    capabilities = [
-        tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
-        for gpu in gpus
-    ]
-    if min(capabilities) >= _FIRST_BFLOAT16_COMPUTE_CAPABILITY:
-        return "mixed_bfloat16"
-    return "mixed_float16"
+    return auto_policy([
+        tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0)) for gpu in _gpus()
+    ])
 
 
 def apply_precision(flag=AUTO) -> str:
