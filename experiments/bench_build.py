@@ -252,6 +252,7 @@ def measure_hd_pair(args, work: pathlib.Path) -> dict:
     _, first_frame = next(iter_frames(original.path, [0]))
     detector.detect_many([first_frame])  # warm-up: the interpreter's first call allocates its buffers
     detector.fallback.detect_many([first_frame])  # and MTCNN, loaded once per worker, traces its graphs
+    detector.frames_to_fallback = 0  # the warm-up is not the original's detection
     with _Clock() as detection:
         boxes = original_face_boxes(original.path, detector, frames_per_video=config.frames_per_video,
                                     margin=config.margin)

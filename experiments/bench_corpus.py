@@ -13,7 +13,6 @@ the face box MTCNN finds on the original frame. docs/METHOD.md section 7 tables 
 
 import argparse
 import collections
-import json
 import pathlib
 import tempfile
 
@@ -22,6 +21,7 @@ import numpy as np
 from dfseg_tf.corpus import CorpusSpec, load_planted_face_boxes, load_planted_masks, write_dfdc_corpus
 from dfseg_tf.extraction.masks import blurred_distance
 from dfseg_tf.extraction.video import iter_frames, probe, sample_frame_indices
+from experiments.bench_output import write_and_print
 
 QUANTILES = (50, 75, 90, 95, 99)
 SHARE_ABOVE = (5, 10, 20, 30, 50)
@@ -108,15 +108,15 @@ def main(argv=None) -> None:
         result = {"corpus": measure_corpus(pathlib.Path(scratch), spec, flags.parts, flags.frames)}
     if flags.real:
         result["real"] = measure_real(pathlib.Path(flags.real), flags.frames, flags.max_pairs)
-    output = pathlib.Path(flags.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2) + "\n")
+    write_and_print(result, flags.output, print_table)
+
+
+def print_table(result: dict) -> None:
     for group, rows in result.items():
         for name, row in rows.items():
             box = row.get("face_box", row)
             print(f"{group:>6} {name:<40} face box: median {box['quantiles']['50']:5.1f}, "
                   f"90% {box['quantiles']['90']:5.1f}, share > 30 {box['share_above']['30']:.2f}")
-    print(f"written {output}")
 
 
 if __name__ == "__main__":
