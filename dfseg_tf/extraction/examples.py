@@ -17,6 +17,7 @@ from dfseg_tf.extraction.faces import (
     main_face_boxes,
     manipulated_face,
     original_face_boxes,
+    resize_face,
     strided_window,
 )
 from dfseg_tf.extraction.masks import (
@@ -276,14 +277,13 @@ class CutPair:
 
     Attributes:
       index, box: the frame and its face box.
-      image: the fake's (size, size, 3) face crop.
-      real_crop, fake_crop: the box at source resolution (copies: the frames are let go).
+      real_crop, fake_crop: the box at source resolution (copies: the frames are let go); the
+        example's image is ``fake_crop`` resized, made when the example is.
       noise: ``noise_samples`` of the pair (empty when the mask threshold is fixed).
     """
 
     index: int
     box: Box
-    image: np.ndarray
     real_crop: np.ndarray
     fake_crop: np.ndarray
     noise: np.ndarray
@@ -314,8 +314,7 @@ def cut_pair(
             f"face not found: {entry.path}: frame {index} differs from its original outside every face found"
         )
     noise = noise_samples(real, fake, box) if config.mask_threshold is None else np.empty(0, np.float32)
-    return CutPair(index, box, crop_face(fake, box, config.size), box_pixels(real, box).copy(),
-                   box_pixels(fake, box).copy(), noise)
+    return CutPair(index, box, box_pixels(real, box).copy(), box_pixels(fake, box).copy(), noise)
 
 
 def video_mask_threshold(pairs: list[CutPair], config: ExtractionConfig) -> float:
@@ -350,8 +349,8 @@ def fake_examples(
         boxes = {pair.index: pair.box for pair in pairs}
         official = official_mask_crops(entry.mask_path, boxes, config.size, frame_size=(info.width, info.height))
     return [
-        FrameExample(pair.index, pair.image, pair_mask(pair, mask_threshold, config), pair.box, mask_threshold,
-                     official.get(pair.index))
+        FrameExample(pair.index, resize_face(pair.fake_crop, config.size), pair_mask(pair, mask_threshold, config),
+                     pair.box, mask_threshold, official.get(pair.index))
         for pair in pairs
     ]
 

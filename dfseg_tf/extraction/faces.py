@@ -191,7 +191,11 @@ def crop_face(frame: np.ndarray, box: Box, size: int) -> np.ndarray:
     Training examples and ``dfseg predict`` both cut here, so a model sees at prediction
     the crops it learnt from. Shrinking averages areas (no aliasing); enlarging is bilinear.
     """
-    crop = box_pixels(frame, box)
+    return resize_face(box_pixels(frame, box), size)
+
+
+def resize_face(crop: np.ndarray, size: int) -> np.ndarray:
+    """A square face crop at source resolution -> (size, size, 3), as ``crop_face`` makes it."""
     interpolation = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
     return cv2.resize(crop, (size, size), interpolation=interpolation)
 
