@@ -85,13 +85,12 @@ def _evaluate_into(results: pathlib.Path, config: EvaluateConfig, datasets) -> t
         pairs = decision.decision_thresholds(card, config.decision_threshold, study_rows=config.study_rows)
         for spec in config.datasets:
             dataset_name, dataset = predictions.load_frames(spec, config.data_dir, max_videos=config.max_videos, datasets=datasets)
-            for decision_threshold, source in pairs:
+            at_each_t = predictions.predict_with_progress(  # the model runs once for all its t
+                model, card, dataset, [decision_threshold for decision_threshold, _ in pairs],
+                description=f"{model_name} on {dataset_name}", batch_size=config.batch_size, examples=config.examples,
+            )
+            for (decision_threshold, source), predicted in zip(pairs, at_each_t):
                 name = model_name if len(pairs) == 1 else f"{model_name} (t {source})"
-                predicted = predictions.predict_with_progress(
-                    model, card, dataset,
-                    description=f"{name} on {dataset_name}",
-                    threshold=decision_threshold, batch_size=config.batch_size, examples=config.examples,
-                )
                 if predicted.frame_count == 0:
                     raise ValueError(f"{dataset_name}: no frames to evaluate")
                 identity = {"model": model_name, "kind": card.kind, "dataset": dataset_name}

@@ -66,8 +66,8 @@ def run(config: SearchConfig, datasets=None) -> dict:
     dataset_name, dataset = predictions.load_frames(
         config.dataset, config.data_dir, max_videos=config.max_videos, default_split=config.split, datasets=datasets
     )
-    predicted = predictions.predict_with_progress(
-        model, card, dataset, description=f"scoring {dataset_name}", batch_size=config.batch_size
+    (predicted,) = predictions.predict_with_progress(
+        model, card, dataset, [None], description=f"scoring {dataset_name}", batch_size=config.batch_size
     )
     if predicted.frame_count == 0:
         raise ValueError(f"{dataset_name}: no frames to search the threshold on")

@@ -266,6 +266,15 @@ def test_predictions_keep_a_fixed_number_of_best_and_worst_examples():
     assert {example.video_id for example in predicted.worst} == {"fake/0"}
     restricted = predictions.first_videos(dataset, 3)
     assert len(list(restricted)) == 3 + 4 + 3  # the first three videos, all their frames
+    # One pass of the model for several t gives what a pass per t gives.
+    model = _brightness_model(SEGMENTATION)
+    at_each_t = predictions.predict_frames_at(model, card, dataset, [0.5, None, 0.9], batch_size=4, examples=2)
+    for t, together in zip([0.5, None, 0.9], at_each_t):
+        alone = predictions.predict_frames(model, card, dataset, threshold=t, batch_size=4, examples=2)
+        np.testing.assert_array_equal(together.scores, alone.scores)
+        np.testing.assert_array_equal(together.dices, alone.dices)
+        assert together.pixel_histograms.keys() == alone.pixel_histograms.keys()
+        assert [e.dice for e in together.worst] == [e.dice for e in alone.worst]
 
 
 def test_a_classifier_card_on_a_map_model_is_refused():

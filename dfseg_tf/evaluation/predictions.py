@@ -13,7 +13,7 @@ import itertools
 import logging
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import cv2
 import keras
@@ -99,26 +99,33 @@ def first_videos(dataset: tf.data.Dataset, max_videos: int) -> tf.data.Dataset:
     return dataset.filter(lambda example: tf.reduce_any(tf.equal(example["video_id"], allowed)))
 
 
-def predict_frames(
+def predict_frames(model: keras.Model, card: ModelCard, dataset: tf.data.Dataset, *, threshold: float | None = None,
+                   **options) -> FramePredictions:
+    """``predict_frames_at`` one threshold (or none)."""
+    return predict_frames_at(model, card, dataset, [threshold], **options)[0]
+
+
+def predict_frames_at(
     model: keras.Model,
     card: ModelCard,
     dataset: tf.data.Dataset,
+    thresholds: Sequence[float | None],
     *,
-    threshold: float | None = None,
     batch_size: int = 16,
     min_component_pixels: int = rules.MIN_COMPONENT_PIXELS,
     examples: int = 4,
     workers: int | None = None,
     on_batch: Callable[[int], None] | None = None,
-) -> FramePredictions:
-    """Runs ``model`` over every frame of ``dataset`` (dicts in the ``dfdc_masks`` format).
+) -> list[FramePredictions]:
+    """Runs ``model`` once over every frame of ``dataset`` (dicts in the ``dfdc_masks``
+    format) and scores the frames at each of ``thresholds``: one result per threshold.
 
     Args:
       card: the model's card; its ``kind`` says how to read the output.
-      threshold: when given, each segmentation frame is also scored as localisation
-        (Dice and IoU at this threshold, the pixel histograms of fake frames) and the best
+      thresholds: decision thresholds t. At a t, each segmentation frame is also scored as
+        localisation (Dice and IoU at t, the pixel histograms of fake frames) and the best
         and worst are kept; ``None`` skips all of that: the threshold search needs only
-        the frame scores.
+        the frame scores, which do not depend on t.
       examples: how many best and how many worst frames to keep.
       workers: threads scoring a batch's maps (OpenCV and numpy release the GIL);
         None: one per CPU. The maps' component search, not the model, is the
@@ -130,19 +137,21 @@ def predict_frames(
         .batch(batch_size)
         .prefetch(tf.data.AUTOTUNE)
     )
-    collected = _Collector(examples)
-    score_map = functools.partial(_score_map, threshold=threshold, min_component_pixels=min_component_pixels)
+    thresholds = list(thresholds)
+    collectors = [_Collector(examples) for _ in thresholds]
+    score_map = functools.partial(_score_map, thresholds=thresholds, min_component_pixels=min_component_pixels)
     with concurrent.futures.ThreadPoolExecutor(workers or os.cpu_count()) as executor:
         for batch in batches.as_numpy_iterator():
             output = np.asarray(model.predict_on_batch(batch["image"]), dtype=np.float32)
             if card.kind == SEGMENTATION:
-                _collect_segmentation(collected, batch, output, executor, score_map)
+                _collect_segmentation(collectors, thresholds, batch, output, executor, score_map)
             else:
-                _collect_classifier(collected, batch, output)
+                _collect_classifier(collectors, batch, output)
             if on_batch is not None:
                 on_batch(len(batch["label"]))
-    logger.info("predicted %d frames of %d videos", len(collected.video_ids), len(set(collected.video_ids)))
-    return collected.result()
+    video_ids = collectors[0].video_ids
+    logger.info("predicted %d frames of %d videos", len(video_ids), len(set(video_ids)))
+    return [collected.result() for collected in collectors]
 
 
 def _model_inputs(example):
@@ -159,43 +168,44 @@ def _model_inputs(example):
     return inputs
 
 
-def _collect_segmentation(collected, batch, maps, executor, score_map):
+def _collect_segmentation(collectors, thresholds, batch, maps, executor, score_map):
     if maps.ndim != 4 or maps.shape[-1] != 1:
         raise ValueError(f"a segmentation model must output (batch, H, W, 1) maps, got {maps.shape}")
     masks = batch["mask"][..., 0] > 0
     official = batch[OFFICIAL_MASK][..., 0] > 0 if OFFICIAL_MASK in batch else [None] * len(masks)
     fake = batch["label"] == scores_lib.FAKE_LABEL
     scored = executor.map(score_map, maps[..., 0], masks, official, fake)
-    for index, (prob_map, score, dice, iou, histograms) in enumerate(scored):
-        collected.add(batch, index, score, dice, iou)
-        collected.add_histograms(histograms)
-        if not math.isnan(dice):
-            collected.offer_example(batch, index, prob_map, masks[index], dice)
+    for index, (prob_map, score, dices, ious, histograms) in enumerate(scored):
+        for collected, threshold, dice, iou in zip(collectors, thresholds, dices, ious):
+            collected.add(batch, index, score, dice, iou)
+            if threshold is not None:  # localisation is scored at a threshold only
+                collected.add_histograms(histograms)
+            if not math.isnan(dice):
+                collected.offer_example(batch, index, prob_map, masks[index], dice)
 
 
-def _score_map(prob_map, mask, official_mask, is_fake, *, threshold, min_component_pixels):
-    """(map at the mask's size, frame score, Dice and IoU at ``threshold`` or NaN, pixel
-    histograms of a fake frame by reference) of one frame."""
+def _score_map(prob_map, mask, official_mask, is_fake, *, thresholds, min_component_pixels):
+    """(map at the mask's size, frame score, Dice and IoU at each threshold (NaN for None),
+    pixel histograms of a fake frame by reference) of one frame."""
     if prob_map.shape != mask.shape:
         prob_map = cv2.resize(prob_map, mask.shape[::-1], interpolation=cv2.INTER_LINEAR)
     score = rules.frame_score(prob_map, min_component_pixels=min_component_pixels)
-    dice = iou = math.nan
-    if threshold is not None:
-        dice = scores_lib.thresholded_dice(prob_map, mask, threshold)
-        iou = scores_lib.thresholded_iou(prob_map, mask, threshold)
+    dices = [math.nan if t is None else scores_lib.thresholded_dice(prob_map, mask, t) for t in thresholds]
+    ious = [math.nan if t is None else scores_lib.thresholded_iou(prob_map, mask, t) for t in thresholds]
     histograms = {}
-    if is_fake and threshold is not None:
+    if is_fake and any(t is not None for t in thresholds):
         histograms["mask"] = scores_lib.pixel_histograms(prob_map, mask)
         if official_mask is not None and official_mask.any():
             histograms[OFFICIAL_MASK] = scores_lib.pixel_histograms(prob_map, official_mask)
-    return prob_map, score, dice, iou, histograms
+    return prob_map, score, dices, ious, histograms
 
 
-def _collect_classifier(collected, batch, probabilities):
+def _collect_classifier(collectors, batch, probabilities):
     if probabilities.ndim != 2 or probabilities.shape[-1] != 1:
         raise ValueError(f"a classifier must output (batch, 1) probabilities, got {probabilities.shape}")
     for index, probability in enumerate(probabilities[:, 0]):
-        collected.add(batch, index, float(probability), math.nan, math.nan)
+        for collected in collectors:
+            collected.add(batch, index, float(probability), math.nan, math.nan)
 
 
 class _Collector:
@@ -276,8 +286,8 @@ def load_frames(spec: str, data_dir, *, max_videos=None, default_split=DEFAULT_S
     return label, dataset
 
 
-def predict_with_progress(model, card, dataset, *, description, **options) -> FramePredictions:
-    """``predict_frames`` under a tqdm bar counting frames."""
+def predict_with_progress(model, card, dataset, thresholds, *, description, **options) -> list[FramePredictions]:
+    """``predict_frames_at`` under a tqdm bar counting frames."""
     total = int(dataset.cardinality())
     with tqdm(total=total if total >= 0 else None, desc=description, unit="frame") as bar:
-        return predict_frames(model, card, dataset, on_batch=bar.update, **options)
+        return predict_frames_at(model, card, dataset, thresholds, on_batch=bar.update, **options)
