@@ -23,6 +23,7 @@ from dfseg_tf.records.plan import (
     entries_by_split,
     manual_dir,
     mark_synthetic_corpus_complete,
+    prepare_corpus,
     prepare_synthetic_corpus,
     remove_stale_incomplete_dirs,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "manual_dir",
     "mark_synthetic_corpus_complete",
     "merge_split_reports",
+    "prepare_corpus",
     "prepare_synthetic_corpus",
     "remove_stale_incomplete_dirs",
     "report_failed_build",
