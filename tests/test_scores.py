@@ -55,6 +55,7 @@ def test_detection_scores_by_hand():
     assert result["precision"] == pytest.approx(0.5)
     assert result["recall"] == pytest.approx(0.5)
     assert result["f1"] == pytest.approx(0.5)
+    assert result["real_flagged"] == pytest.approx(0.5)  # frame 2 of the reals 2 and 3
     # Positive-negative pairs ranked right: (0.9,0.6) (0.9,0.1) (0.4,0.1); wrong: (0.4,0.6).
     assert result["roc_auc"] == pytest.approx(3 / 4)
     # Ranked: 0.9 fake (P 1, R 1/2), 0.6 real, 0.4 fake (P 2/3, R 1): AP = 1/2*1 + 1/2*2/3.
@@ -71,6 +72,13 @@ def test_auc_and_average_precision_are_nan_with_one_class():
     result = scores.detection_scores([0, 0, 0], [0.2, 0.7, 0.1], 0.5)
     assert math.isnan(result["roc_auc"]) and math.isnan(result["average_precision"])
     assert result["precision"] == 0.0  # one false positive, no true positive
+    assert result["real_flagged"] == pytest.approx(1 / 3)
+
+
+def test_real_flagged_is_nan_without_reals_and_one_when_every_real_is_flagged():
+    assert math.isnan(scores.real_flagged([1, 1], [0.9, 0.1], 0.5))
+    assert scores.real_flagged([1, 0, 0], [0.9, 0.6, 0.7], 0.5) == 1.0
+    assert scores.real_flagged([1, 0, 0], [0.9, 0.5, 0.2], 0.5) == 0.0  # 0.5 is not above t
 
 
 def test_per_video_applies_the_more_than_half_rule():

@@ -5,7 +5,8 @@ Policies for undefined cases, stated once:
 - Dice averaged over fake frames only is NaN when there are no fake frames.
 - Precision, recall and F1 use scikit-learn's ``zero_division=0.0``: precision is 0
   when nothing is called fake, recall is 0 when nothing is fake.
-- ROC-AUC and average precision are NaN when only one class is present.
+- ROC-AUC and average precision are NaN when only one class is present; the share of
+  real items called fake (``real_flagged``, the false-positive rate) is NaN with no real item.
 - IoU of an empty prediction on an empty mask is 1, as Dice.
 
 Pixel-level ROC-AUC and average precision are computed from histograms of the maps'
@@ -128,8 +129,17 @@ def precision_recall_f1(labels, scores, threshold: float) -> dict:
     return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
 
 
+def real_flagged(labels, scores, threshold: float) -> float:
+    """The share of real items (label 0) the rule ``score > threshold`` calls fake: the
+    false-positive rate, which shows a model that flags every frame at a glance."""
+    labels = np.asarray(labels, dtype=np.int64)
+    real_scores = np.asarray(scores, dtype=np.float64)[labels != FAKE_LABEL]
+    return float(np.mean(real_scores > threshold)) if real_scores.size else math.nan
+
+
 def detection_scores(labels, scores, threshold: float) -> dict:
-    """``precision_recall_f1`` plus ROC-AUC, average precision and the counts.
+    """``precision_recall_f1`` plus the share of reals flagged, ROC-AUC, average precision
+    and the counts.
 
     Args:
       labels: 1 for fake, 0 for real.
@@ -141,6 +151,7 @@ def detection_scores(labels, scores, threshold: float) -> dict:
     both_classes = np.unique(labels).size == 2
     return {
         **precision_recall_f1(labels, scores, threshold),
+        "real_flagged": real_flagged(labels, scores, threshold),
         "roc_auc": float(metrics.roc_auc_score(labels, scores)) if both_classes else math.nan,
         "average_precision": (
             float(metrics.average_precision_score(labels, scores)) if both_classes else math.nan

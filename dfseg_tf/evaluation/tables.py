@@ -17,8 +17,8 @@ _IDENTITY = ("model", "kind", "dataset")
 _STUDY = ("precision", "recall", "f1")
 _THRESHOLD = ("decision_threshold", "threshold_source")
 _ORIGIN = _THRESHOLD + ("trained_on", "weights")
-FRAME_COLUMNS = _IDENTITY + _STUDY + ("roc_auc", "average_precision", "frames", "fake_frames") + _ORIGIN
-VIDEO_COLUMNS = _IDENTITY + _STUDY + ("roc_auc", "average_precision", "videos", "fake_videos") + _ORIGIN
+FRAME_COLUMNS = _IDENTITY + _STUDY + ("real_flagged", "roc_auc", "average_precision", "frames", "fake_frames") + _ORIGIN
+VIDEO_COLUMNS = _IDENTITY + _STUDY + ("real_flagged", "roc_auc", "average_precision", "videos", "fake_videos") + _ORIGIN
 LOCALISATION_COLUMNS = _IDENTITY + (
     "iou_fake", "dice_fake", "dice_all", "pixel_roc_auc", "pixel_ap", "official_pixel_roc_auc", "official_pixel_ap",
     "frames", "fake_frames", "official_frames",
