@@ -34,6 +34,7 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
         per video from the pair's own codec noise.
       reals_of, seed: for ``self_blended``, the layout whose real videos are blended
         (any other dataset name) and the seed of the blends.
+      corpus_parts: for ``synthetic``, the DFDC parts of the corpus written at build time.
     """
 
     dataset: str = ""
@@ -46,6 +47,7 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
     fill_holes: bool | None = None
     reals_of: str = "dfdc"
     seed: int = 0
+    corpus_parts: int = records.SYNTHETIC_PARTS
 
     def build_plan(self) -> records.BuildPlan:
         fractions = {"train": self.train_fraction, "validation": self.validation_fraction, "test": self.test_fraction}
@@ -58,6 +60,7 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
             fill_holes=self.fill_holes,
             reals_of=self.reals_of,
             seed=self.seed,
+            corpus_parts=self.corpus_parts,
         )
 
 
@@ -131,7 +134,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         plan = self.builder_config.build_plan()
         if plan.layout == "synthetic":
-            root = records.prepare_synthetic_corpus(dl_manager.download_dir / records.SYNTHETIC_CORPUS_FOLDER)
+            root = records.prepare_synthetic_corpus(dl_manager.download_dir / plan.synthetic_corpus_folder,
+                                                    parts=plan.corpus_parts)
         else:
             root = records.manual_dir(dl_manager, plan.layout)
         config = plan.extraction_config()

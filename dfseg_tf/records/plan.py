@@ -28,7 +28,9 @@ LAYOUTS = tuple(dataset for dataset in DATASETS if dataset != "self_blended")
 # train, 6-7 to validation and 8-9 to test: every part is used and every split holds
 # originals and fakes (the study's 40/10/10 would leave parts 5-8 idle). The corpus
 # plants its faults in parts 1-4 (train) and its two-person video in part 9 (test).
+# A larger corpus (``corpus_parts``) keeps the same fractions, so the same share of parts per split.
 SYNTHETIC_PARTS = 10
+MIN_SYNTHETIC_PARTS = 5  # one part for each of validation and test at 60/20/20
 SYNTHETIC_FRACTIONS = SplitFractions(train=0.6, validation=0.2, test=0.2)
 
 # Under the download dir. Two levels deep, so that a DFDC manual dir which is also the
@@ -50,6 +52,8 @@ class BuildPlan:
         ``ExtractionConfig``'s default (for ``mask_threshold``: set from each pair's noise).
       reals_of: for ``self_blended``, the layout (one of ``LAYOUTS``) whose real videos are blended.
       seed: for ``self_blended``, the seed of every blend (with the example's key).
+      corpus_parts: for ``synthetic``, the DFDC parts of the miniature corpus written at build
+        time (each holds 1-2 originals with 1-3 fakes each).
     """
 
     dataset: str
@@ -60,10 +64,13 @@ class BuildPlan:
     fill_holes: bool | None = None
     reals_of: str = "dfdc"
     seed: int = 0
+    corpus_parts: int = SYNTHETIC_PARTS
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
+        if self.corpus_parts < MIN_SYNTHETIC_PARTS:
+            raise ValueError(f"corpus_parts must be at least {MIN_SYNTHETIC_PARTS}, got {self.corpus_parts}")
         if self.reals_of not in LAYOUTS:
             raise ValueError(f"reals_of must be one of {LAYOUTS}, got {self.reals_of!r}")
         self.extraction_config()  # its own checks of frames_per_video and the overrides, raised early
@@ -94,11 +101,19 @@ class BuildPlan:
         """The ``SelfBlender`` of a ``self_blended`` build, or None for the others."""
         return SelfBlender(self.seed, config.margin) if self.self_blended else None
 
+    @property
+    def synthetic_corpus_folder(self) -> str:
+        """Where under the download dir the synthetic corpus of ``corpus_parts`` parts is written
+        (one folder per size, so configs of different sizes never take each other's corpus)."""
+        if self.corpus_parts == SYNTHETIC_PARTS:
+            return SYNTHETIC_CORPUS_FOLDER
+        return f"{SYNTHETIC_CORPUS_FOLDER}_{self.corpus_parts}_parts"
+
     def list_entries(self, root) -> list[VideoEntry]:
         """Every video of the data set under ``root`` (only the real ones for ``self_blended``);
         raises ``SourceLayoutError`` early."""
         if self.layout == "synthetic":
-            entries = sources.list_dfdc(root, fractions=self.fractions, n_parts=SYNTHETIC_PARTS)
+            entries = sources.list_dfdc(root, fractions=self.fractions, n_parts=self.corpus_parts)
             entries = [dataclasses.replace(entry, source="synthetic") for entry in entries]
         elif self.layout == "dfdc":
             entries = sources.list_dfdc(root, fractions=self.fractions)
