@@ -1,4 +1,4 @@
-"""Keep TensorFlow's routine lines out of the user's way in our commands.
+"""Keep TensorFlow's and Beam's routine lines out of the user's way in our commands.
 
 Each function silences one known line that is no problem, at the moment it comes, so
 that a real problem printed at any other moment stays visible. ``DFSEG_VERBOSE=1`` in
@@ -6,8 +6,10 @@ the environment keeps TensorFlow's native lines, for debugging an installation.
 """
 
 import contextlib
+import logging
 import os
 import sys
+import tempfile
 
 _tensorflow_started = False
 
@@ -75,3 +77,64 @@ def _spend_onednn_dtype_notice(tensorflow) -> None:
     """
     with tensorflow.device("/CPU:0"):
         tensorflow.transpose(tensorflow.zeros([1, 2], tensorflow.int32))
+
+
+class _DropMessagesStartingWith(logging.Filter):
+    def __init__(self, start: str):
+        super().__init__()
+        self.start = start
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.start)
+
+
+def import_apache_beam_quietly() -> None:
+    """Imports Apache Beam without the warning it logs at import on every machine without
+    Google Cloud's client libraries ("apitools not found, and bigquery client libraries are
+    not available"): nothing here reads or writes BigQuery. Other warnings pass."""
+    if "apache_beam" in sys.modules:
+        return
+    root = logging.getLogger()
+    apitools = _DropMessagesStartingWith("apitools not found")
+    root.addFilter(apitools)
+    try:
+        import apache_beam  # noqa: F401
+    finally:
+        root.removeFilter(apitools)
+
+
+class CapturedOutput:
+    """What a block wrote to stdout and stderr, once the block is over (``text``)."""
+
+    text = ""
+
+
+@contextlib.contextmanager
+def captured_output(*, enabled: bool = True):
+    """Collects everything written to stdout and stderr in the block, by Python and native
+    code, and by child processes (Beam's workers), into one text instead of showing it.
+
+    Yields a :class:`CapturedOutput` whose ``text`` is set when the block ends. Both
+    file descriptors and ``sys.stdout``/``sys.stderr`` point at the same file, so the
+    order of lines is kept.
+    """
+    captured = CapturedOutput()
+    if not enabled:
+        yield captured
+        return
+    with tempfile.TemporaryFile("w+", buffering=1, errors="replace") as sink:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = os.dup(1), os.dup(2)
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                yield captured
+        finally:
+            sink.flush()
+            for fd, original in zip((1, 2), saved):
+                os.dup2(original, fd)
+                os.close(original)
+            sink.seek(0)
+            captured.text = sink.read()
