@@ -47,8 +47,8 @@ def import_tensorflow_quietly() -> None:
 
     Listing the GPUs inside the silenced block moves CUDA's initialisation (and, on a
     machine without a GPU, its "failed call to cuInit" line) there too; this also works
-    where TensorFlow was imported before (``tfds build`` imports it first), as long as no
-    operation has run yet. The block also spends TensorFlow's once-a-process oneDNN
+    where TensorFlow was imported before, as long as nothing has listed the devices or
+    run an operation yet. The block also spends TensorFlow's once-a-process oneDNN
     notice: see :func:`_spend_onednn_dtype_notice`.
     """
     global _tensorflow_started

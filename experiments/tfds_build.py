@@ -1,4 +1,4 @@
-"""Build a ``dfdc_masks`` config in this process through TFDS's Python API.
+"""Build a ``dfdc_masks`` config in this process through TFDS's Python API, quietly.
 
     python -m experiments.tfds_build build dfdc_masks --config synthetic --data_dir ~/tensorflow_datasets
 
@@ -6,19 +6,27 @@ takes the ``tfds build`` flags this builder uses (``--config``, a name or the JS
 of a new config; ``--data_dir``, ``--download_dir``, ``--manual_dir``,
 ``--beam_pipeline_options``) and runs the same build: the builder class is loaded from
 ``datasets/dfdc_masks`` as ``tfds build`` loads it, then ``download_and_prepare`` gets a
-``tfds.download.DownloadConfig``. A fault of the input data ends it with one line
+``tfds.download.DownloadConfig``. It prints TFDS's first and last line (where the records
+go), one progress bar per split that ends at the split's number of videos, the builder's
+one-line summary of used and skipped videos, and warnings and errors; not TensorFlow's
+start-up lines, TFDS's INFO log and its own progress bars (which stop short of their
+totals), nor the whole DatasetInfo that ``tfds build`` prints last (it is in the built
+dataset_info.json). A fault of the input data ends it with one line
 ``tfds build dfdc_masks: error: ...``. ``experiments.reproduce``, the benchmarks and the
 tests call :func:`build`. A config already built in the data dir is not built again
 (TFDS's rule).
 """
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import logging
 import pathlib
 import sys
 
 import tensorflow_datasets as tfds
+from etils import epath
 
 from dfseg_tf import quiet
 from dfseg_tf.records import EmptySplitError
@@ -96,11 +104,46 @@ def build(config: str, data_dir, *, download_dir=None, extra_args=(), capture=Fa
       ValueError: ``extra_args`` holds another flag.
     """
     flags = _parse_extra_args(extra_args)
-    with quiet.captured_output(enabled=capture) as output:
+    with quiet.captured_output(enabled=capture) as output, _tfds_quieted():
         builder = builder_class()(config=builder_config(config), data_dir=str(data_dir))
         builder.download_and_prepare(download_dir=download_dir, download_config=download_config(
             manual_dir=flags.manual_dir, beam_pipeline_options=flags.beam_pipeline_options))
     return Built(f"{BUILDER_NAME}/{builder.builder_config.name}", output.text)
+
+
+class _RoutineTfdsWarnings(logging.Filter):
+    """Drops the two warnings TFDS 4.9.10 logs before every first build of a config of
+    ours, neither a problem: a config given as JSON is "custom" (the user asked for it),
+    and the version folder about to be written "has no dataset_info.json" (it does not
+    exist yet; a folder that exists without it is still reported)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Using custom data configuration: %s":
+            return False
+        if record.msg == "Variant folder %s has no %s":
+            return epath.Path(record.args[0]).exists()
+        return True
+
+
+@contextlib.contextmanager
+def _tfds_quieted():
+    """TFDS's progress bars off and its routine warnings dropped, for the block.
+
+    TFDS's bars are redrawn at most once a second and erased when done (``leave=False``),
+    so a log keeps them wherever they were last drawn (a synthetic_f2 build's train split:
+    49 of its 50 examples generated, 0 of 50 shuffled) and a terminal not at all. The
+    builder draws its own, one per split, to the split's number of videos. Afterwards
+    TFDS's bars are on again, as by default.
+    """
+    tfds_logger = logging.getLogger("absl")  # TFDS logs through absl.logging
+    routine = _RoutineTfdsWarnings()
+    tfds_logger.addFilter(routine)
+    tfds.disable_progress_bar()
+    try:
+        yield
+    finally:
+        tfds.enable_progress_bar()
+        tfds_logger.removeFilter(routine)
 
 
 def _extra_flags() -> argparse.ArgumentParser:
@@ -137,6 +180,7 @@ def parse_flags(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     """A fault of the input data (``SourceLayoutError``, an empty split) ends the command
     with one line ``tfds build dfdc_masks: error: ...`` and status 1, without traceback."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     flags = parse_flags(argv)
     extra_args = [f"--{name}={value}" for name in ("manual_dir", "beam_pipeline_options")
                   if (value := getattr(flags, name)) is not None]

@@ -200,11 +200,11 @@ def test_a_split_without_a_usable_video_fails_naming_it_and_keeps_the_skip_repor
 def test_a_missing_manual_dir_fails_in_one_line_naming_it_and_what_it_must_hold(tmp_path):
     command = _run("experiments.tfds_build", "build", "dfdc_masks", "--config", "dfdc", "--manual_dir",
                    str(tmp_path / "absent"), "--data_dir", str(tmp_path / "data"), cwd=REPO)
-    assert command.returncode == 1 and "Traceback" not in command.stderr
-    assert command.stderr.splitlines()[-1] == (
+    assert command.returncode == 1
+    assert command.stderr == (
         f"tfds build dfdc_masks: error: Manual directory {tmp_path / 'absent'} does not exist or is empty. "
         "--manual_dir must hold the unzipped dfdc_train_part_K/ folders of the DFDC training set, each with "
-        "metadata.json and its mp4 files"
+        "metadata.json and its mp4 files\n"
     )
     # self_blended reads another layout's folder (dfdc by default); celebdf has a layout of its own.
     for config, holds in (("self_blended", "the unzipped dfdc_train_part_K/"), ("celebdf", "the Celeb-DF v2 folder")):

@@ -6,8 +6,10 @@ is README.md and the citations CITATIONS.bib, both beside this file.
 """
 
 import dataclasses
+import functools
 
 import tensorflow_datasets as tfds
+import tqdm
 
 from dfseg_tf import records
 from dfseg_tf.method import FRAMES_PER_VIDEO
@@ -156,5 +158,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             return beam_generation.ExtractSplit(entries, config, str(report_path), blender)
         box_cache_dir = records.box_cache_dir(self.data_dir_root, self.builder_config.name, config)
         return local_generation.generate_split(
-            entries, config, box_cache_dir=box_cache_dir, report_path=report_path, blender=blender
+            entries, config, box_cache_dir=box_cache_dir, report_path=report_path, blender=blender,
+            progress=functools.partial(tqdm.tqdm, desc=f"{self.name}/{self.builder_config.name} {split}",
+                                       unit=" videos"),
         )
