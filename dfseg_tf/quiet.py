@@ -74,9 +74,16 @@ def _spend_onednn_dtype_notice(tensorflow) -> None:
     int32 shape vectors ``[multiples, input_shape]``. The op then runs on Eigen, as in
     TensorFlow builds without oneDNN; nothing is wrong. Silenced here, it no longer prints
     later in the process, while every other error line still does.
+
+    The transpose runs in a graph and session of its own: an eager one would start
+    TensorFlow's runtime, after which MultiWorkerMirroredStrategy can no longer configure
+    its collective ops ("must be configured at program startup"), nor can thread counts be set.
     """
-    with tensorflow.device("/CPU:0"):
-        tensorflow.transpose(tensorflow.zeros([1, 2], tensorflow.int32))
+    graph = tensorflow.Graph()
+    with graph.as_default(), tensorflow.device("/CPU:0"):
+        transpose = tensorflow.transpose(tensorflow.zeros([1, 2], tensorflow.int32))
+    with tensorflow.compat.v1.Session(graph=graph) as session:
+        session.run(transpose)
 
 
 class _DropMessagesStartingWith(logging.Filter):

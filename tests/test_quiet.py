@@ -38,3 +38,10 @@ def test_the_onednn_notice_of_the_first_training_step_is_spent_silently_at_impor
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stdout == plain.stdout == "48.0\n"  # every input pixel tiled 4 times, 3 x 4 pixels
     assert quiet.stderr == ""
+
+
+def test_tensorflow_can_still_be_configured_after_the_quiet_import():
+    """MultiWorkerMirroredStrategy configures collective ops after the import, which only
+    works while TensorFlow's runtime has not started (as thread counts)."""
+    result = _python(QUIET + "import tensorflow as tf\ntf.config.threading.set_inter_op_parallelism_threads(1)\n")
+    assert result.returncode == 0, result.stderr
