@@ -34,7 +34,6 @@ import os
 import pathlib
 import resource
 import shutil
-import sys
 import tempfile
 import time
 
@@ -60,9 +59,8 @@ from dfseg_tf.extraction import (
 )
 from dfseg_tf.method import FRAMES_PER_VIDEO
 from dfseg_tf.sources.entry import FAKE, REAL, TRAIN, VideoEntry
+from experiments import tfds_build
 from experiments.bench_output import write_and_print
-
-DATASETS_DIR = pathlib.Path(__file__).resolve().parents[1] / "datasets"
 
 # The DFDC training set (Kaggle): 119,154 videos, 19,154 of them originals, mostly
 # 10 s at 30 fps and 1920x1080 (or portrait 1080x1920).
@@ -96,14 +94,6 @@ def parse_args(argv=None):
     size.add_argument("--pipeline-images", type=int, default=4096,
                       help="images read through the input pipeline (default: 4096)")
     return parser.parse_args(argv)
-
-
-def _builder_classes():
-    """The builder module, imported once from datasets/ (as ``tfds build`` does)."""
-    sys.path.insert(0, str(DATASETS_DIR))
-    from dfdc_masks.dfdc_masks_dataset_builder import Builder, DfdcMasksConfig
-
-    return Builder, DfdcMasksConfig
 
 
 class _Clock:
@@ -199,9 +189,9 @@ def _rates(figures: dict) -> dict:
 
 def measure_synthetic(args, work: pathlib.Path) -> dict:
     """Every stage at both corpus sizes, each fitted as start-up + per-video cost."""
-    builder_cls, config_cls = _builder_classes()
-    config = config_cls(name=f"synthetic_bench{args.frames_per_video}", dataset="synthetic",
-                        frames_per_video=args.frames_per_video)
+    builder_cls = tfds_build.builder_class()
+    config = builder_cls.builder_config_cls(name=f"synthetic_bench{args.frames_per_video}", dataset="synthetic",
+                                            frames_per_video=args.frames_per_video)
     plan = config.build_plan()
     detector = default_detector()  # loaded before the in-process stages' clocks start
     stages = ["decode_and_detection", "extraction", "build_local"]

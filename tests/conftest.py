@@ -27,13 +27,13 @@ def float32_policy_after_each_test():
 
 @dataclasses.dataclass(frozen=True)
 class SyntheticRecords:
-    """A real ``tfds build`` of the synthetic config at 4 frames a video."""
+    """A real build of the synthetic config at 4 frames a video, as ``tfds build`` builds it."""
 
     config: str  # the JSON --config given to tfds build
     name: str  # e.g. dfdc_masks/synthetic_f4, for tfds.load
     data_dir: pathlib.Path
     download_dir: pathlib.Path  # holds the written corpus and the face-box cache
-    build: subprocess.CompletedProcess  # the build's captured output
+    build: tfds_build.Built  # with the build's captured output
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +44,7 @@ def synthetic_records(tmp_path_factory) -> SyntheticRecords:
     result = tfds_build.build(config, root / "data", download_dir=root / "downloads", capture=True)
     return SyntheticRecords(
         config=config,
-        name=f"{tfds_build.BUILDER_NAME}/{tfds_build.config_name(config)}",
+        name=result.name,
         data_dir=root / "data",
         download_dir=root / "downloads",
         build=result,

