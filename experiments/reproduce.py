@@ -44,11 +44,6 @@ MODELS = UNETS + CLASSIFIERS
 # The study's roles: which data set each model trains on.
 TRAINED_ON = {"unet": "dfdc", "unet_v1": "dfdc", "xception": "faceforensics", "efficientnet_b7": "dfdc"}
 ROLES = ("dfdc", "faceforensics", "dfd")
-# The embedded DFDC role: the miniature DFDC-shaped corpus at 40 parts (the ``synthetic``
-# config's 10 give the U-Nets too few faces to learn from, see README), 8 frames a video.
-EMBEDDED_DFDC_PARTS = 40
-EMBEDDED_DFDC_CONFIG = json.dumps({"name": f"synthetic_p{EMBEDDED_DFDC_PARTS}", "dataset": "synthetic",
-                                   "corpus_parts": EMBEDDED_DFDC_PARTS, "frames_per_video": 8})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,8 +51,8 @@ class Settings:
     """How big the job is: one set for the embedded corpus, one for real data.
 
     Attributes:
-      frames_per_video: of the FaceForensics++ and DFD builds (the embedded DFDC one,
-        ``EMBEDDED_DFDC_CONFIG``, samples 8).
+      frames_per_video: of the FaceForensics++ and DFD builds; the embedded DFDC one,
+        ``EMBEDDED_DFDC_CONFIG``, takes the embedded value too.
       unet_epochs, classifier_epochs: epochs of each model.
       learning_rate, lr_schedule, clip_norm: the U-Nets' Adam peak rate, schedule and
         gradient clipping (classifiers keep train_classifier's 2e-4, constant).
@@ -78,6 +73,12 @@ class Settings:
 # Chosen to fit the job's time on 2 CPU cores; what the models reach with it is in README.
 EMBEDDED = Settings(frames_per_video=8, unet_epochs=8, classifier_epochs=1, learning_rate=1e-3,
                     lr_schedule="cosine", clip_norm=1.0, classifier_input_size=72, classifier_max_batches=8)
+# The embedded DFDC role: the miniature DFDC-shaped corpus at 40 parts (the ``synthetic``
+# config's 10 give the U-Nets too few faces to learn from, see README), at the embedded frames a video.
+EMBEDDED_DFDC_PARTS = 40
+EMBEDDED_DFDC_CONFIG = json.dumps({"name": f"synthetic_p{EMBEDDED_DFDC_PARTS}", "dataset": "synthetic",
+                                   "corpus_parts": EMBEDDED_DFDC_PARTS,
+                                   "frames_per_video": EMBEDDED.frames_per_video})
 # The study's settings (METHOD.md): NVIDIA's 1e-4, 32 frames a video, full-size classifiers.
 STUDY = Settings(frames_per_video=FRAMES_PER_VIDEO, unet_epochs=20, classifier_epochs=10,
                  learning_rate=NVIDIA_LEARNING_RATE, lr_schedule="constant", clip_norm=None, classifier_input_size=None, classifier_max_batches=None)

@@ -154,7 +154,7 @@ def prepare_synthetic_corpus(root, parts: int = SYNTHETIC_PARTS) -> pathlib.Path
 
 
 def mark_synthetic_corpus_complete(root) -> None:
-    (pathlib.Path(root) / _CORPUS_DONE).write_text("written by dfseg_tf.corpus.write_dfdc_corpus\n")
+    (pathlib.Path(root) / _CORPUS_DONE).write_text("every file of this miniature corpus is written\n")
 
 
 # What each data set's --manual_dir holds (the builder's MANUAL_DOWNLOAD_INSTRUCTIONS in full).
