@@ -10,7 +10,7 @@ more than half of its frames are. t is the card's (searched on validation by
 ``experiments.search_threshold``, else the default 0.5); ``--decision-threshold study``
 takes the study's values (Unet 0.95, Unet_v1 0.5, classifiers 0.5), a number sets it for
 every model, and ``--study-rows`` adds the U-Nets' rows at the study's t beside the
-card's. Every row says where its t came from (``threshold_source``).
+card's. Every row says where its t came from (``decision_threshold_source``).
 
 Writes into ``--results``: frames / videos / localisation tables as .md, .csv and .json
 (localisation: per segmentation model, mean IoU and Dice of the thresholded map over
@@ -94,7 +94,7 @@ def _evaluate_into(results: pathlib.Path, config: EvaluateConfig, datasets) -> t
                 if predicted.frame_count == 0:
                     raise ValueError(f"{dataset_name}: no frames to evaluate")
                 identity = {"model": model_name, "kind": card.kind, "dataset": dataset_name}
-                origin = {"decision_threshold": decision_threshold, "threshold_source": source,
+                origin = {"decision_threshold": decision_threshold, "decision_threshold_source": source,
                           "trained_on": card.trained_on, "weights": card.weights}
                 for level, (row, curve) in _detection_rows(predicted, decision_threshold).items():
                     rows[level].append({**identity, **row, **origin})

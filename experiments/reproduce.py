@@ -260,8 +260,8 @@ def _train(config: ReproduceConfig, model: str, training_set: str, run_dir: path
 def _search_threshold(config: ReproduceConfig, model_path: str, training_set: str) -> None:
     """Searches t on the validation split, unless the card already holds a searched t (the
     card is written last, so a search killed before it is run again)."""
-    if ModelCard.load(model_path).threshold_source != "default":
-        print(f"{model_path}: threshold already searched, keeping it")
+    if ModelCard.load(model_path).decision_threshold_source != "default":
+        print(f"{model_path}: decision threshold already searched, keeping it")
         return
     search_threshold.run(search_threshold.SearchConfig(
         model=model_path, dataset=f"{training_set}:validation", data_dir=str(config.tfds_data_dir),

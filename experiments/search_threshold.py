@@ -1,4 +1,4 @@
-"""Choose a model's frame threshold t by grid search on a VALIDATION split; store it in its card.
+"""Choose a model's decision threshold t by grid search on a VALIDATION split; store it in its card.
 
     python -m experiments.search_threshold --model runs/unet/best.keras --dataset dfdc_masks/synthetic
 
@@ -9,8 +9,10 @@ the middle of the tied ones). The test split is refused: the study searches on
 validation, never on test.
 
 Writes into ``--output``: threshold_curve.png (F1, precision, recall against t),
-threshold_curve.csv, threshold_search.json; and sets ``threshold`` and
-``threshold_source`` in the model's card, which ``experiments.evaluate`` then uses.
+threshold_curve.csv (a ``threshold`` column: the t axis), threshold_search.json (the
+chosen ``decision_threshold`` and the card's previous one); and sets
+``decision_threshold`` and ``decision_threshold_source`` in the model's card, which
+``experiments.evaluate`` and ``dfseg predict`` then use.
 """
 
 import argparse
@@ -85,17 +87,17 @@ def run(config: SearchConfig, datasets=None) -> dict:
     record = {
         "model": str(config.model),
         "dataset": dataset_name,
-        "threshold": chosen,
+        "decision_threshold": chosen,
         **{name: float(curve[name][at_chosen]) for name in ("f1", "precision", "recall")},
         "frames": predicted.frame_count,
         "videos": len(set(predicted.video_ids)),
         "grid": {"start": config.grid_start, "stop": config.grid_stop, "step": config.grid_step},
-        "previous_threshold": card.threshold,
-        "previous_threshold_source": card.threshold_source,
+        "previous_decision_threshold": card.decision_threshold,
+        "previous_decision_threshold_source": card.decision_threshold_source,
     }
     (output / "threshold_search.json").write_text(json.dumps(record, indent=2) + "\n")
-    card.threshold = chosen
-    card.threshold_source = dataset_name
+    card.decision_threshold = chosen
+    card.decision_threshold_source = dataset_name
     card.save(config.model)
     return record
 
@@ -144,7 +146,7 @@ def main(argv=None) -> None:
     except (ValueError, FileNotFoundError, DatasetNotBuiltError) as error:
         sys.exit(f"search_threshold: error: {error}")
     print(
-        f"t = {record['threshold']:.2f} on {record['dataset']} ({record['frames']} frames, "
+        f"t = {record['decision_threshold']:.2f} on {record['dataset']} ({record['frames']} frames, "
         f"{record['videos']} videos): F1 {record['f1']:.3f}, precision {record['precision']:.3f}, "
         f"recall {record['recall']:.3f}"
     )

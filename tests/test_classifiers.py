@@ -149,5 +149,5 @@ def test_card_records_kind_architecture_crop_size_and_weights():
 
     # Every model takes the records' 256x256 crop; the backbone's 380 is inside the model.
     assert (scratch.kind, scratch.architecture, scratch.input_size) == (CLASSIFIER, "efficientnet_b7", 256)
-    assert (scratch.weights, scratch.trained_on, scratch.threshold) == ("scratch", "dfdc_masks/dfdc", 0.5)
+    assert (scratch.weights, scratch.trained_on, scratch.decision_threshold) == ("scratch", "dfdc_masks/dfdc", 0.5)
     assert (pretrained.input_size, pretrained.weights) == (256, "/w/x.h5")

@@ -12,7 +12,7 @@ def _card(architecture, **fields):
 
 
 def test_the_card_t_names_the_split_it_was_searched_on():
-    searched = _card("unet", threshold=0.7, threshold_source="dfdc_masks/dfdc:validation")
+    searched = _card("unet", decision_threshold=0.7, decision_threshold_source="dfdc_masks/dfdc:validation")
     assert decision.decision_thresholds(searched) == [(0.7, "searched on dfdc_masks/dfdc:validation")]
     assert decision.decision_thresholds(_card("xception")) == [(0.5, "default")]
 
@@ -21,7 +21,7 @@ def test_the_study_values_by_name_and_beside_the_card():
     assert decision.decision_thresholds(_card("unet"), "study") == [(0.95, "study")]
     assert decision.decision_thresholds(_card("unet_v1"), "study") == [(0.5, "study")]
     assert decision.decision_thresholds(_card("efficientnet_b7"), "study") == [(0.5, "study")]
-    assert decision.decision_thresholds(_card("unet", threshold=0.3), study_rows=True) == [
+    assert decision.decision_thresholds(_card("unet", decision_threshold=0.3), study_rows=True) == [
         (0.3, "default"), (0.95, "study")]
     assert decision.decision_thresholds(_card("xception"), study_rows=True) == [(0.5, "default")]
     assert decision.decision_thresholds(_card("unet"), 0.2, study_rows=True) == [(0.2, "flag"), (0.95, "study")]

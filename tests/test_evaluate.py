@@ -103,14 +103,16 @@ def models(tmp_path):
 def test_search_threshold_writes_the_curve_and_updates_the_card(models, data_dir, tmp_path):
     config = search_threshold.SearchConfig(model=models[SEGMENTATION], dataset=DATASET, data_dir=data_dir)
     record = search_threshold.run(config)
-    assert 0.11 < record["threshold"] < 0.87
+    assert 0.11 < record["decision_threshold"] < 0.87
     assert record["f1"] == pytest.approx(5 / 6)
     assert (record["frames"], record["videos"], record["dataset"]) == (14, 4, f"{DATASET}:validation")
     card = ModelCard.load(models[SEGMENTATION])
-    assert (card.threshold, card.threshold_source) == (record["threshold"], f"{DATASET}:validation")
+    assert (card.decision_threshold, card.decision_threshold_source) == (record["decision_threshold"], f"{DATASET}:validation")
     output = tmp_path / "models" / "bright_unet_threshold"
     assert (output / "threshold_curve.png").stat().st_size > 0
-    assert json.loads((output / "threshold_search.json").read_text())["threshold"] == record["threshold"]
+    searched = json.loads((output / "threshold_search.json").read_text())
+    assert searched["decision_threshold"] == record["decision_threshold"]
+    assert (searched["previous_decision_threshold"], searched["previous_decision_threshold_source"]) == (0.5, "default")
     with (output / "threshold_curve.csv").open() as handle:
         curve = list(csv.DictReader(handle))
     assert (len(curve), curve[0]["threshold"], curve[-1]["threshold"]) == (95, "0.05", "0.99")
@@ -120,13 +122,13 @@ def test_search_threshold_refuses_the_test_split(models, data_dir, capsys):
     with pytest.raises(SystemExit, match="refusing to search the threshold on the test split"):
         search_threshold.main(["--model", models[SEGMENTATION], "--dataset", DATASET,
                                "--split", "test", "--data-dir", data_dir])
-    assert ModelCard.load(models[SEGMENTATION]).threshold_source == "default"
+    assert ModelCard.load(models[SEGMENTATION]).decision_threshold_source == "default"
 
 
 def test_evaluate_writes_tables_plots_and_readme(models, data_dir, tmp_path, capsys):
     results = tmp_path / "results"
-    ModelCard(kind=SEGMENTATION, architecture="bright_unet", input_size=SIZE, threshold=0.4,
-              threshold_source="by hand", trained_on=DATASET).save(models[SEGMENTATION])
+    ModelCard(kind=SEGMENTATION, architecture="bright_unet", input_size=SIZE, decision_threshold=0.4,
+              decision_threshold_source="by hand", trained_on=DATASET).save(models[SEGMENTATION])
     evaluate.main(["--models", models[SEGMENTATION], models[CLASSIFIER], "--datasets", DATASET,
                    f"{DATASET}:validation", "--data-dir", data_dir, "--results", str(results)])
 
@@ -136,7 +138,7 @@ def test_evaluate_writes_tables_plots_and_readme(models, data_dir, tmp_path, cap
         ("bright_classifier", f"{DATASET}:test"), ("bright_classifier", f"{DATASET}:validation"),
     ]
     assert [row["decision_threshold"] for row in frames] == [0.4, 0.4, 0.5, 0.5]  # each card's own
-    assert [row["threshold_source"] for row in frames] == ["searched on by hand"] * 2 + ["default"] * 2
+    assert [row["decision_threshold_source"] for row in frames] == ["searched on by hand"] * 2 + ["default"] * 2
     for row in frames:
         assert (row["precision"], row["recall"]) == (1.0, pytest.approx(5 / 7))
         assert (row["frames"], row["fake_frames"], row["weights"]) == (14, 7, "scratch")
@@ -167,23 +169,23 @@ def test_evaluate_writes_tables_plots_and_readme(models, data_dir, tmp_path, cap
     assert "## The study's table: evaluation_toy/synthetic:validation" in readme
     printed = capsys.readouterr().out
     assert ("The study's table on evaluation_toy/synthetic:test\n| model | kind | frame_precision | frame_recall | "
-            "frame_f1 | video_precision | video_recall | video_f1 | decision_threshold | threshold_source |") in printed
+            "frame_f1 | video_precision | video_recall | video_f1 | decision_threshold | decision_threshold_source |") in printed
     assert ("| bright_classifier | classifier | 1.000 | 0.714 | 0.833 | 1.000 | 0.500 | 0.667 | 0.500 | default |"
             in printed)
 
 
 def test_study_thresholds_sit_beside_the_searched_ones(models, data_dir, tmp_path):
-    ModelCard(kind=SEGMENTATION, architecture="unet", input_size=SIZE, threshold=0.4,
-              threshold_source=f"{DATASET}:validation", trained_on=DATASET).save(models[SEGMENTATION])
+    ModelCard(kind=SEGMENTATION, architecture="unet", input_size=SIZE, decision_threshold=0.4,
+              decision_threshold_source=f"{DATASET}:validation", trained_on=DATASET).save(models[SEGMENTATION])
     result = evaluate.run(evaluate.EvaluateConfig(
         models=(models[SEGMENTATION], models[CLASSIFIER]), datasets=(DATASET,), data_dir=data_dir,
         results=str(tmp_path / "results"), study_rows=True,
     ))
-    assert [(row["model"], row["decision_threshold"], row["threshold_source"]) for row in result["frames"]] == [
+    assert [(row["model"], row["decision_threshold"], row["decision_threshold_source"]) for row in result["frames"]] == [
         ("bright_unet", 0.4, f"searched on {DATASET}:validation"), ("bright_unet", 0.95, "study"),
         ("bright_classifier", 0.5, "default"),  # the study gives no other t for classifiers
     ]
-    assert [row["threshold_source"] for row in result["localisation"]] == [
+    assert [row["decision_threshold_source"] for row in result["localisation"]] == [
         f"searched on {DATASET}:validation", "study"]
     flagged = evaluate.parse_flags(["--models", "m.keras", "--decision-threshold", "study"])
     assert flagged.decision_threshold == "study"
@@ -198,7 +200,7 @@ def test_evaluate_max_videos_and_threshold_override(models, data_dir, tmp_path):
     )
     result = evaluate.run(config)
     (frames,), (videos,) = result["frames"], result["videos"]
-    assert (frames["decision_threshold"], frames["threshold_source"]) == (0.95, "flag")
+    assert (frames["decision_threshold"], frames["decision_threshold_source"]) == (0.95, "flag")
     assert videos["videos"] == 2
     assert frames["frames"] == sum(len(VIDEOS[video_id][1]) for video_id in _first_two_video_ids(data_dir))
 

@@ -61,12 +61,12 @@ def models(tmp_path_factory):
         # Card threshold 0.4 < 0.5 everywhere: every face is fake unless --threshold overrides it.
         "constant": _save(
             _constant_output_model(64, per_pixel=True, probability=CONSTANT_MAP_VALUE),
-            ModelCard(kind=SEGMENTATION, architecture="constant", input_size=64, threshold=0.4),
+            ModelCard(kind=SEGMENTATION, architecture="constant", input_size=64, decision_threshold=0.4),
             root / "constant.keras",
         ),
         "classifier": _save(
             _constant_output_model(64, per_pixel=False, probability=CLASSIFIER_P),
-            ModelCard(kind=CLASSIFIER, architecture="constant", input_size=64, threshold=0.5),
+            ModelCard(kind=CLASSIFIER, architecture="constant", input_size=64, decision_threshold=0.5),
             root / "classifier.keras",
         ),
         "unet": _save(
@@ -152,7 +152,7 @@ def test_video_report_summary_and_overlay(tmp_path, models, media):
 
     report = _report(tmp_path, media["video"])
     assert (report["status"], report["verdict"], report["fake_fraction"]) == ("ok", "fake", 1.0)
-    assert report["threshold"] == 0.4  # from the model card
+    assert report["decision_threshold"] == 0.4  # from the model card
     assert report["score"] == pytest.approx(CONSTANT_MAP_VALUE)  # above 0.4: fake
     assert [frame["frame_index"] for frame in report["frames"]] == [0, 3, 7, 11]  # evenly spaced over 12
     for frame in report["frames"]:
@@ -192,7 +192,7 @@ def test_frames_without_a_face_are_reported_but_not_counted(tmp_path, models):
 def test_threshold_flag_overrides_the_card(tmp_path, models, media):
     assert _predict(media["video"], "--model", models["constant"], "--output", tmp_path, "--threshold", "0.6") == 0
     report = _report(tmp_path, media["video"])
-    assert (report["verdict"], report["fake_fraction"], report["threshold"]) == ("real", 0.0, 0.6)
+    assert (report["verdict"], report["fake_fraction"], report["decision_threshold"]) == ("real", 0.0, 0.6)
     assert all(not face["fake"] for frame in report["frames"] for face in frame["faces"])
     assert report["score"] == pytest.approx(CONSTANT_MAP_VALUE)  # the same maps, now below 0.6
 
@@ -205,7 +205,7 @@ def test_decision_threshold_study_takes_the_study_value(tmp_path, models, media)
     card.save(study_unet)
     assert _predict(media["video"], "--model", str(study_unet), "--output", tmp_path / "out",
                     "--decision-threshold", "study") == 0
-    assert _report(tmp_path / "out", media["video"])["threshold"] == 0.95  # the study's Unet t
+    assert _report(tmp_path / "out", media["video"])["decision_threshold"] == 0.95  # the study's Unet t
     with pytest.raises(SystemExit):
         _predict(media["video"], "--model", str(study_unet), "--output", tmp_path / "bad", "--threshold", "half")
 

@@ -69,7 +69,7 @@ def test_main_job_reruns_without_retraining_and_keeps_the_searched_thresholds(ma
     for model in MODELS:
         card = ModelCard.load(output / model / "best.keras")
         trained_on = "dfdc_masks/faceforensics_mini" if model == "xception" else dfdc_name
-        assert card.threshold_source == f"{trained_on}:validation"
+        assert card.decision_threshold_source == f"{trained_on}:validation"
         assert f"{output / model}: already trained, reusing it" in printed
         assert "threshold already searched, keeping it" in printed
     config = json.loads((output / "unet" / "config.json").read_text())

@@ -8,7 +8,7 @@ import zipfile
 import keras
 import pytest
 
-from dfseg_tf.models.card import SEGMENTATION, ModelCard
+from dfseg_tf.models.card import INPUT_CONTRACT, SEGMENTATION, ModelCard
 from dfseg_tf.models.saved import ModelLoadError, load_model
 
 
@@ -79,7 +79,7 @@ def test_a_model_of_the_contract_before_0_2_is_refused_with_what_to_do(model_pat
 
 def test_a_card_save_killed_half_way_leaves_the_previous_card(tmp_path, monkeypatch):
     path = tmp_path / "m.keras"
-    ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64, threshold=0.3).save(path)
+    ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64, decision_threshold=0.3).save(path)
     write_text = pathlib.Path.write_text
 
     def killed_half_way(self, text, *args, **kwargs):
@@ -88,6 +88,21 @@ def test_a_card_save_killed_half_way_leaves_the_previous_card(tmp_path, monkeypa
 
     monkeypatch.setattr(pathlib.Path, "write_text", killed_half_way)
     with pytest.raises(KeyboardInterrupt):
-        ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64, threshold=0.7).save(path)
+        ModelCard(kind=SEGMENTATION, architecture="unet", input_size=64, decision_threshold=0.7).save(path)
     monkeypatch.undo()
-    assert ModelCard.load(path).threshold == 0.3
+    assert ModelCard.load(path).decision_threshold == 0.3
+
+
+def test_a_card_with_the_keys_before_decision_threshold_still_loads(tmp_path):
+    # Cards written before issue 17 name the decision threshold t "threshold".
+    path = tmp_path / "m.keras"
+    old = {"kind": SEGMENTATION, "architecture": "unet", "input_size": 256, "threshold": 0.72,
+           "threshold_source": "dfdc_masks/dfdc:validation", "trained_on": "dfdc_masks/dfdc",
+           "weights": "scratch", "input_contract": INPUT_CONTRACT}
+    ModelCard.path_for(path).write_text(json.dumps(old))
+    card = ModelCard.load(path)
+    assert (card.decision_threshold, card.decision_threshold_source) == (0.72, "dfdc_masks/dfdc:validation")
+    card.save(path)  # written again, with the new keys only
+    written = json.loads(ModelCard.path_for(path).read_text())
+    assert (written["decision_threshold"], written["decision_threshold_source"]) == (0.72, "dfdc_masks/dfdc:validation")
+    assert not {"threshold", "threshold_source"} & set(written)

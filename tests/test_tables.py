@@ -97,15 +97,15 @@ def test_results_readme_holds_checks_and_tables():
 
 
 def test_the_study_table_puts_frame_and_video_scores_of_a_model_and_t_on_one_row():
-    frames = [dict(row, threshold_source="default") for row in STUDY_ROWS]
-    videos = [dict(row, f1=row["f1"] / 2, threshold_source="default") for row in STUDY_ROWS]
-    at_study_t = dict(STUDY_ROWS[2], f1=0.1, threshold_source="study")
+    frames = [dict(row, decision_threshold_source="default") for row in STUDY_ROWS]
+    videos = [dict(row, f1=row["f1"] / 2, decision_threshold_source="default") for row in STUDY_ROWS]
+    at_study_t = dict(STUDY_ROWS[2], f1=0.1, decision_threshold_source="study")
     frames.append(at_study_t)
     videos.append(at_study_t)
     by_dataset = tables.study_tables(frames, videos)
     assert list(by_dataset) == [f"{SYNTHETIC}:test", f"{FFPP}:test"]
     rows = by_dataset[f"{SYNTHETIC}:test"]
-    assert [(row["model"], row["threshold_source"]) for row in rows] == [
+    assert [(row["model"], row["decision_threshold_source"]) for row in rows] == [
         ("xception", "default"), ("unet", "default"), ("unet", "study")]
     assert (rows[1]["frame_f1"], rows[1]["video_f1"], rows[1]["frame_recall"]) == (0.85, 0.425, 0.90)
     assert set(tables.STUDY_COLUMNS) <= set(rows[0]) | {"decision_threshold", "weights"}

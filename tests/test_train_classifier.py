@@ -31,7 +31,7 @@ def _assert_saved_classifier(results, *, architecture, input_size, weights):
     # The card names the crop the model takes (the data's 64); the backbone runs at input_size.
     assert (card.kind, card.architecture, card.input_size) == (CLASSIFIER, architecture, 64)
     assert results["input_size"] == input_size
-    assert (card.weights, card.trained_on, card.threshold) == (weights, DATASET_NAME, 0.5)
+    assert (card.weights, card.trained_on, card.decision_threshold) == (weights, DATASET_NAME, 0.5)
     losses = results["history"]["loss"] + results["history"]["val_loss"]
     assert losses and all(loss is not None and math.isfinite(loss) for loss in losses)
     assert results["best_val_auc"] is not None

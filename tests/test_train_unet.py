@@ -55,7 +55,7 @@ def test_short_fit_lowers_the_loss_and_keeps_the_best_model_in_the_run_folder(tm
     assert model.name == "unet"
     assert model.predict(np.zeros((1, SIZE, SIZE, 3), np.float32), verbose=0).shape == (1, SIZE, SIZE, 1)
     card = ModelCard.load(results["best_model"])
-    assert (card.kind, card.architecture, card.input_size, card.threshold, card.trained_on) == (
+    assert (card.kind, card.architecture, card.input_size, card.decision_threshold, card.trained_on) == (
         "segmentation", "unet", SIZE, 0.5, "dfdc_masks/synthetic"
     )
     written = json.loads((tmp_path / "run" / "config.json").read_text())

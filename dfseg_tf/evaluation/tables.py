@@ -15,7 +15,7 @@ from dfseg_tf.models.card import CLASSIFIER, SEGMENTATION
 
 _IDENTITY = ("model", "kind", "dataset")
 _STUDY = ("precision", "recall", "f1")
-_THRESHOLD = ("decision_threshold", "threshold_source")
+_THRESHOLD = ("decision_threshold", "decision_threshold_source")
 _ORIGIN = _THRESHOLD + ("trained_on", "weights")
 FRAME_COLUMNS = _IDENTITY + _STUDY + ("real_flagged", "roc_auc", "average_precision", "frames", "fake_frames") + _ORIGIN
 VIDEO_COLUMNS = _IDENTITY + _STUDY + ("real_flagged", "roc_auc", "average_precision", "videos", "fake_videos") + _ORIGIN
@@ -98,7 +98,7 @@ def study_tables(frame_rows, video_rows) -> dict:
     by_key = {}
     for level, rows in (("frame", frame_rows), ("video", video_rows)):
         for row in rows:
-            key = (row["dataset"], row["model"], row.get("threshold_source"))
+            key = (row["dataset"], row["model"], row.get("decision_threshold_source"))
             merged = by_key.setdefault(key, {column: row.get(column) for column in ("dataset", "kind", "model", *_ORIGIN)})
             merged.update({f"{level}_{name}": row[name] for name in _STUDY})
     tables = {}
@@ -110,7 +110,7 @@ def study_tables(frame_rows, video_rows) -> dict:
 def rows_for_checks(rows) -> list:
     """The rows the study's comparisons use: each model at its own t (searched or default),
     not the extra rows at the study's t."""
-    return [row for row in rows if row.get("threshold_source") != decision.STUDY] or list(rows)
+    return [row for row in rows if row.get("decision_threshold_source") != decision.STUDY] or list(rows)
 
 
 def results_readme(frame_rows, video_rows, localisation_rows) -> str:

@@ -28,8 +28,8 @@ For each input, frames are sampled evenly, every face in a frame is found (Blaze
 then MTCNN where BlazeFace finds none or is unsure) and
 cut out as a square box with margin (as training did), and all face crops go through
 the model in one call. A segmentation model's map makes a face fake iff it has a
-connected region of more than 100 pixels above the threshold; a classifier's face is
-fake iff p > threshold. A frame is fake iff any face in it is fake; a video is fake iff
+connected region of more than 100 pixels above the decision threshold t; a classifier's
+face is fake iff p > t. A frame is fake iff any face in it is fake; a video is fake iff
 more than half of the frames with a face are fake.
 
 Writes, under --output: <name>.json per input (verdict, video score, fake-frame
@@ -55,7 +55,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     paths.add_argument(
         "--model", required=True, metavar="MODEL.keras",
-        help="saved model; its card MODEL.keras.json beside it gives kind, input size and threshold (required)",
+        help="saved model; its card MODEL.keras.json beside it gives kind, input size and decision threshold (required)",
     )
     paths.add_argument(
         "--output", default=DEFAULT_OUTPUT, metavar="DIR",
@@ -67,7 +67,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help=f"frames sampled evenly per video; an image is one frame (default: {_DEFAULTS.frames})",
     )
     rules.add_argument(
-        "--decision-threshold", "--threshold", dest="threshold", type=_decision_threshold, default=None,
+        "--decision-threshold", "--threshold", dest="decision_threshold", type=_decision_threshold, default=None,
         help="decision threshold t of the frame rule: a number in [0, 1], or 'study' for the study's value "
         "(Unet 0.95, Unet_v1 0.5, classifiers 0.5) (default: the model card's t)",
     )
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         return _usage_error(f"--output {output_dir}: exists and is not a folder")
     try:
         config = PredictConfig(
-            frames=args.frames, threshold=args.threshold, overlay=args.overlay,
+            frames=args.frames, decision_threshold=args.decision_threshold, overlay=args.overlay,
             margin=args.margin, detect_side=args.detect_side,
         )
         with native_stderr_silenced(enabled=not args.verbose):

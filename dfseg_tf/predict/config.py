@@ -14,7 +14,7 @@ class PredictConfig:
 
     Attributes:
       frames: frames sampled evenly per video (32, as extraction samples them).
-      threshold: the frame rule's decision threshold t; None takes the model card's,
+      decision_threshold: the frame rule's decision threshold t; None takes the model card's,
         ``"study"`` the study's value for the model's architecture.
       overlay: ``video`` (H.264 of the annotated sampled frames), ``sheet`` (one PNG
         contact sheet) or ``none``.
@@ -25,7 +25,7 @@ class PredictConfig:
     """
 
     frames: int = FRAMES_PER_VIDEO
-    threshold: float | str | None = None
+    decision_threshold: float | str | None = None
     overlay: str = "video"
     margin: float = ExtractionConfig.margin
     detect_side: int = 640
@@ -35,7 +35,7 @@ class PredictConfig:
             raise ValueError(f"frames must be at least 1, got {self.frames}")
         if self.overlay not in OVERLAY_MODES:
             raise ValueError(f"overlay must be one of {OVERLAY_MODES}, got {self.overlay!r}")
-        if self.threshold not in (None, "study") and not 0 <= self.threshold <= 1:
-            raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
+        if self.decision_threshold not in (None, "study") and not 0 <= self.decision_threshold <= 1:
+            raise ValueError(f"decision_threshold must be in [0, 1], got {self.decision_threshold}")
         if self.detect_side < 32:
             raise ValueError(f"detect_side must be at least 32, got {self.detect_side}")

@@ -17,7 +17,7 @@ BATCH_SIZE = 16
 
 @dataclasses.dataclass
 class FaceModel:
-    """A loaded ``.keras`` model and the card saying what it outputs and its threshold."""
+    """A loaded ``.keras`` model and the card saying what it outputs and its decision threshold."""
 
     model: keras.Model
     card: ModelCard

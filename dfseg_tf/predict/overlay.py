@@ -33,7 +33,7 @@ def display_copy(frame: np.ndarray) -> tuple[np.ndarray, float]:
     return picture.copy(), factor
 
 
-def annotate(picture: np.ndarray, factor: float, result: FrameResult, maps, threshold: float) -> np.ndarray:
+def annotate(picture: np.ndarray, factor: float, result: FrameResult, maps, decision_threshold: float) -> np.ndarray:
     """Draws a frame's faces on its display copy (in place) and returns it.
 
     Args:
@@ -41,13 +41,13 @@ def annotate(picture: np.ndarray, factor: float, result: FrameResult, maps, thre
       factor: source pixels to ``picture`` pixels, from ``display_copy``.
       result: the frame's faces, boxes in source pixels.
       maps: one probability map per face (any size; None for a classifier's faces);
-        pixels above ``threshold`` are tinted.
-      threshold: the frame rule's threshold.
+        pixels above ``decision_threshold`` are tinted.
+      decision_threshold: the frame rule's decision threshold t.
     """
     for face, prob_map in zip(result.faces, maps, strict=True):
         x0, y0, x1, y1 = (round(v * factor) for v in face.box)
         if prob_map is not None and x1 > x0 and y1 > y0:
-            _tint_region(picture[y0:y1, x0:x1], prob_map > threshold)
+            _tint_region(picture[y0:y1, x0:x1], prob_map > decision_threshold)
         colour = FAKE_RGB if face.fake else REAL_RGB
         cv2.rectangle(picture, (x0, y0), (x1 - 1, y1 - 1), colour, 2)
         _label(picture, f"{'FAKE' if face.fake else 'real'} {face.score:.2f}", (x0 + 4, y1 - 6), colour)

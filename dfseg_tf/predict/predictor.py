@@ -39,7 +39,7 @@ class Predictor:
         self.face_model = face_model
         self.config = config
         self.detector = detector or default_detector(max_side=config.detect_side, min_face_in_source_pixels=False)
-        self.threshold = decision_thresholds(face_model.card, config.threshold)[0][0]
+        self.decision_threshold = decision_thresholds(face_model.card, config.decision_threshold)[0][0]
 
     def predict(self, item: InputItem, output_stem: pathlib.Path) -> InputReport:
         """Predicts on one input and writes its overlay; bad input gives a ``failed`` report.
@@ -50,7 +50,9 @@ class Predictor:
             ``.overlay.mp4`` / ``.overlay.png`` appended.
         """
         start = time.perf_counter()
-        report = InputReport(str(item.path), item.kind, OK, model=str(self.face_model.path), threshold=self.threshold)
+        report = InputReport(
+            str(item.path), item.kind, OK, model=str(self.face_model.path), decision_threshold=self.decision_threshold
+        )
         try:
             if item.problem:
                 raise VideoSkipped(item.problem)
@@ -83,7 +85,7 @@ class Predictor:
             return
         with stopwatch("overlay"):
             pictures = [
-                overlay.annotate(frame.picture, frame.factor, result, self._maps(outs), self.threshold)
+                overlay.annotate(frame.picture, frame.factor, result, self._maps(outs), self.decision_threshold)
                 for frame, result, outs in zip(sampled, report.frames, per_frame_outputs)
             ]
             title = f"{item.path.name}: {report.verdict.upper()} ({report.fake_fraction:.0%} of frames fake)"
@@ -125,8 +127,8 @@ class Predictor:
 
     def _face_result(self, box, output) -> FaceResult:
         if self.face_model.is_segmentation:
-            return FaceResult(box, frame_score(output), frame_is_fake(output, self.threshold))
-        return FaceResult(box, float(output), classifier_is_fake(output, self.threshold))
+            return FaceResult(box, frame_score(output), frame_is_fake(output, self.decision_threshold))
+        return FaceResult(box, float(output), classifier_is_fake(output, self.decision_threshold))
 
     def _maps(self, outputs) -> list:
         return list(outputs) if self.face_model.is_segmentation else [None] * len(outputs)

@@ -26,7 +26,7 @@ class FaceResult:
       box: the square crop (x0, y0, x1, y1) in source-frame pixels.
       score: the frame rule's continuous score for this face (``frame_score`` of the
         map for segmentation models, the probability for classifiers): fake iff
-        ``score > threshold``.
+        ``score > decision_threshold``.
       fake: the frame rule applied to this face alone.
     """
 
@@ -70,7 +70,7 @@ class InputReport:
     seconds: float = 0.0
     frames: list[FrameResult] = dataclasses.field(default_factory=list)
     model: str = ""
-    threshold: float | None = None
+    decision_threshold: float | None = None
     overlay: str | None = None
     stage_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
 
@@ -93,7 +93,7 @@ class InputReport:
 
     @property
     def score(self) -> float | None:
-        """The video rule as one number: the verdict is fake iff ``score > threshold``."""
+        """The video rule as one number: the verdict is fake iff ``score > decision_threshold``."""
         judged = self.judged_frames
         return video_score([frame.score for frame in judged]) if self.status == OK and judged else None
 
@@ -111,7 +111,7 @@ class InputReport:
             "seconds": round(self.seconds, 3),
             "stage_seconds": {stage: round(seconds, 3) for stage, seconds in self.stage_seconds.items()},
             "model": self.model,
-            "threshold": self.threshold,
+            "decision_threshold": self.decision_threshold,
             "overlay": self.overlay,
             "frames": [frame.to_dict() for frame in self.frames],
         }
