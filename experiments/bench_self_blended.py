@@ -4,9 +4,9 @@ scored on data sets none of them saw.
     python -m experiments.bench_self_blended --ffpp /data/FaceForensics++ --frames 4 --epochs 3
 
 Three U-Nets are trained with ``experiments.train_unet`` on the miniature DFDC-shaped
-corpus (``dfdc_masks/synthetic``): (a) its difference masks, (b) ``self_blended`` made
-from its real videos alone, (c) both (``--dataset a+b``). Each is scored on the
-miniature FaceForensics++, DFD and Celeb-DF corpora (every split), on a real
+corpus (``dfdc_masks/synthetic``, ``--corpus-parts`` DFDC parts): (a) its difference
+masks, (b) ``self_blended`` made from its real videos alone, (c) both (``--dataset a+b``).
+Each is scored on the miniature FaceForensics++, DFD and Celeb-DF corpora (every split), on a real
 FaceForensics++ c23 folder in the official layout when ``--ffpp`` is given, and in
 domain on the synthetic test split: frame ROC-AUC (the frame rule's score, so no
 threshold is involved) and the mean per-image Dice of the map at 0.5 over fake frames,
@@ -34,6 +34,8 @@ from dfseg_tf.evaluation import predictions, scores
 from dfseg_tf.extraction import ExtractionConfig
 from dfseg_tf.extraction.self_blend import centred_face_box
 from dfseg_tf.models.saved import load_model
+from dfseg_tf.records.plan import MIN_SYNTHETIC_PARTS, SYNTHETIC_PARTS
+from dfseg_tf.training.config import LR_SCHEDULES
 from experiments import tfds_build, train_unet
 from experiments.bench_output import write_and_print
 
@@ -43,16 +45,22 @@ DICE_THRESHOLD = 0.5
 REFERENCE_MASKS = ("all-crop mask", "face-ellipse mask")
 
 
-def build_configs(frames: int, with_ffpp: bool) -> dict[str, dict]:
-    """Short name -> the JSON ``--config`` of each data set the benchmark reads."""
+def build_configs(frames: int, parts: int, with_ffpp: bool) -> dict[str, dict]:
+    """Short name -> the JSON ``--config`` of each data set the benchmark reads. The two trained
+    on read the synthetic corpus of ``parts`` DFDC parts, and their names say so: builds of
+    different sizes never take each other's records."""
     configs = {
-        "synthetic": {"dataset": "synthetic"},
-        "self_blended": {"dataset": "self_blended", "reals_of": "synthetic"},
+        "synthetic": {"dataset": "synthetic", "corpus_parts": parts},
+        "self_blended": {"dataset": "self_blended", "reals_of": "synthetic", "corpus_parts": parts},
         **{f"{layout}_mini": {"dataset": layout} for layout in MINIATURES},
     }
     if with_ffpp:
         configs["ffpp_real"] = {"dataset": "faceforensics"}
-    return {short: {"name": f"bench_{short}_f{frames}", "frames_per_video": frames, **config}
+
+    def name(short, config):
+        return f"bench_{short}" + (f"_p{parts}" if "corpus_parts" in config else "") + f"_f{frames}"
+
+    return {short: {"name": name(short, config), "frames_per_video": frames, **config}
             for short, config in configs.items()}
 
 
@@ -63,7 +71,7 @@ def prepare_data(args) -> dict[str, str]:
     if args.ffpp:
         manual_dirs["ffpp_real"] = pathlib.Path(args.ffpp)
     names = {}
-    for short, config in build_configs(args.frames, bool(args.ffpp)).items():
+    for short, config in build_configs(args.frames, args.corpus_parts, bool(args.ffpp)).items():
         extra = ["--manual_dir", str(manual_dirs[short])] if short in manual_dirs else []
         tfds_build.build(json.dumps(config), work / "tfds", download_dir=work / "downloads", extra_args=extra,
                          capture=not args.verbose)
@@ -84,12 +92,13 @@ def train_models(args, names: dict[str, str]) -> dict[str, dict]:
     work = pathlib.Path(args.work_dir)
     trained = {}
     for variant, datasets in TRAINED_ON.items():
-        settings = f"{args.model}_f{args.frames}_e{args.epochs}_lr{args.learning_rate:g}_seed{args.seed}"
+        settings = (f"{args.model}_p{args.corpus_parts}_f{args.frames}_e{args.epochs}_lr{args.learning_rate:g}"
+                    f"_{args.lr_schedule}_clip{args.clip_norm}_seed{args.seed}")
         run_dir = work / "runs" / f"{variant}_{settings}"
         config = train_unet.TrainConfig(
             model=args.model, dataset="+".join(names[short] for short in datasets), data_dir=str(work / "tfds"),
             output_dir=str(run_dir), epochs=args.epochs, batch_size=args.batch_size, precision=args.precision,
-            learning_rate=args.learning_rate,
+            learning_rate=args.learning_rate, lr_schedule=args.lr_schedule, clip_norm=args.clip_norm,
             seed=args.seed, max_train_batches=args.max_train_batches, verbose=2 if args.verbose else 0,
         )
         started = time.process_time()
@@ -192,12 +201,21 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a FaceForensics++ c23 folder in the official layout to evaluate on (None: skipped)")
     paths.add_argument("--output", default="results/bench_self_blended.json", help="JSON results file")
     size = parser.add_argument_group("run size")
+    size.add_argument("--corpus-parts", type=int, default=SYNTHETIC_PARTS,
+                      help=f"DFDC parts of the miniature DFDC-shaped corpus (a), (b) and (c) train on, at least "
+                           f"{MIN_SYNTHETIC_PARTS} ({SYNTHETIC_PARTS}: the synthetic config's; the main job uses 40)")
     size.add_argument("--frames", type=int, default=4, help="frames sampled per video in every data set")
     size.add_argument("--epochs", type=int, default=3, help="training epochs of each U-Net")
     size.add_argument("--model", default="unet_v1", choices=("unet", "unet_v1"), help="U-Net configuration")
     size.add_argument("--batch-size", type=int, default=16, help="training and prediction batch")
     size.add_argument("--learning-rate", type=float, default=1e-4,
-                      help="Adam learning rate (the study's; 5e-4 made unet_v1 collapse to empty maps at epoch 4)")
+                      help="Adam learning rate (the study's; 5e-4 made unet_v1 collapse to empty maps at epoch 4), "
+                           "the peak of a cosine schedule")
+    size.add_argument("--lr-schedule", default="constant", choices=LR_SCHEDULES,
+                      help="constant: --learning-rate throughout (the study's); cosine: train_unet's one-cycle "
+                           "warm-up and cosine decay (the main job's, at 1e-3)")
+    size.add_argument("--clip-norm", type=float, default=None,
+                      help="clip each gradient to this L2 norm (None: no clipping; the main job clips at 1.0)")
     size.add_argument("--max-train-batches", type=int, default=None, help="batches per epoch (None: all)")
     size.add_argument("--precision", default="auto", help="dtype policy, as train_unet's --precision")
     size.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and mixing")
@@ -206,7 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.corpus_parts < MIN_SYNTHETIC_PARTS:
+        parser.error(f"--corpus-parts must be at least {MIN_SYNTHETIC_PARTS}")
     write_and_print(run(args), args.output, print_table)
 
 
