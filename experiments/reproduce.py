@@ -74,7 +74,7 @@ class Settings:
 
 
 # Chosen to fit the job's time on 2 CPU cores; what the models reach with it is in README.
-EMBEDDED = Settings(frames_per_video=8, unet_epochs=24, classifier_epochs=1, learning_rate=1e-3,
+EMBEDDED = Settings(frames_per_video=8, unet_epochs=20, classifier_epochs=1, learning_rate=1e-3,
                     lr_schedule="cosine", clip_norm=1.0, classifier_input_size=72, classifier_max_batches=8,
                     unet_train_crop=128)
 # The embedded DFDC role: the miniature DFDC-shaped corpus at 40 parts (the ``synthetic``
