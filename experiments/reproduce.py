@@ -58,8 +58,6 @@ class Settings:
         gradient clipping (classifiers keep train_classifier's 2e-4, constant).
       classifier_input_size: None keeps each architecture's own (299, 380).
       classifier_max_batches: training batches per classifier epoch (None: all).
-      unet_train_crop: the U-Nets train on random windows of this side of the 256-px
-        faces (None: whole faces); they still validate and predict on whole faces.
     """
 
     frames_per_video: int
@@ -70,13 +68,11 @@ class Settings:
     clip_norm: float | None
     classifier_input_size: int | None
     classifier_max_batches: int | None
-    unet_train_crop: int | None = None
 
 
 # Chosen to fit the job's time on 2 CPU cores; what the models reach with it is in README.
-EMBEDDED = Settings(frames_per_video=8, unet_epochs=20, classifier_epochs=1, learning_rate=1e-3,
-                    lr_schedule="cosine", clip_norm=1.0, classifier_input_size=72, classifier_max_batches=8,
-                    unet_train_crop=128)
+EMBEDDED = Settings(frames_per_video=8, unet_epochs=8, classifier_epochs=1, learning_rate=1e-3,
+                    lr_schedule="cosine", clip_norm=1.0, classifier_input_size=72, classifier_max_batches=8)
 # The embedded DFDC role: the miniature DFDC-shaped corpus at 40 parts (the ``synthetic``
 # config's 10 give the U-Nets too few faces to learn from, see README), at the embedded frames a video.
 EMBEDDED_DFDC_PARTS = 40
@@ -107,7 +103,6 @@ class ReproduceConfig:
     learning_rate: float | None = None
     classifier_input_size: int | None = None
     classifier_max_batches: int | None = None
-    unet_train_crop: int | None = None  # 0: whole faces
     batch_size: int = 16
     precision: str = "auto"
     seed: int = 0
@@ -132,10 +127,7 @@ class ReproduceConfig:
                      "learning_rate": self.learning_rate, "frames_per_video": self.frames_per_video,
                      "classifier_input_size": self.classifier_input_size,
                      "classifier_max_batches": self.classifier_max_batches}
-        chosen = dataclasses.replace(chosen, **{k: v for k, v in overrides.items() if v is not None})
-        if self.unet_train_crop is not None:
-            chosen = dataclasses.replace(chosen, unet_train_crop=self.unet_train_crop or None)
-        return chosen
+        return dataclasses.replace(chosen, **{k: v for k, v in overrides.items() if v is not None})
 
     @property
     def tfds_data_dir(self) -> pathlib.Path:
@@ -252,8 +244,7 @@ def _train(config: ReproduceConfig, model: str, training_set: str, run_dir: path
         if model in UNETS:
             train_unet.run(train_unet.TrainConfig(
                 model=model, epochs=settings.unet_epochs, learning_rate=settings.learning_rate,
-                lr_schedule=settings.lr_schedule, clip_norm=settings.clip_norm,
-                train_crop=settings.unet_train_crop, **shared,
+                lr_schedule=settings.lr_schedule, clip_norm=settings.clip_norm, **shared,
             ))
         else:
             train_classifier.run(train_classifier.ClassifierConfig(
@@ -285,10 +276,8 @@ def _note_budgets(readme: pathlib.Path, config: ReproduceConfig) -> None:
     lines = ["", "## Training budgets", ""]
     for model in config.models:
         if model in UNETS:
-            crop = settings.unet_train_crop
             lines.append(f"- {model}: {settings.unet_epochs} epochs, Adam {settings.learning_rate:g} "
-                         f"({settings.lr_schedule}), " + (f"{crop}-px windows of the 256-px faces" if crop
-                                                          else "whole 256-px faces"))
+                         f"({settings.lr_schedule}), 256 px")
         else:
             size = settings.classifier_input_size or "its own"
             batches = settings.classifier_max_batches or "all"
@@ -346,10 +335,6 @@ def parse_flags(argv=None) -> ReproduceConfig:
                           help="models to train and compare")
     training.add_argument("--unet-epochs", type=int, default=defaults.unet_epochs,
                           help=f"U-Net epochs (None: {EMBEDDED.unet_epochs} embedded, {STUDY.unet_epochs} real)")
-    training.add_argument("--unet-train-crop", type=int, default=defaults.unet_train_crop,
-                          help=f"U-Nets train on random windows of this side of the 256-px faces, 4x cheaper a "
-                               f"step at 128, and still validate and predict on whole faces (None: "
-                               f"{EMBEDDED.unet_train_crop} embedded, whole faces real; 0: whole faces)")
     training.add_argument("--classifier-epochs", type=int, default=defaults.classifier_epochs,
                           help=f"classifier epochs (None: {EMBEDDED.classifier_epochs} embedded, "
                                f"{STUDY.classifier_epochs} real)")

@@ -38,7 +38,6 @@ class TrainConfig(RunConfig):
     model: str = "unet"
     clip_norm: float | None = None  # None: no gradient clipping
     vertical_flip: bool = False
-    train_crop: int | None = None  # None: train on whole faces
     summary_images: int = 4
 
     @property
@@ -60,18 +59,6 @@ def build_model(config: TrainConfig, input_shape, *, replicas=1, steps_per_epoch
     return model
 
 
-def model_input_shape(config: TrainConfig, data_shape) -> tuple:
-    """The shape the model is built for: the data's, or any side when it trains on
-    ``train_crop`` windows and validates (and later predicts) on whole faces."""
-    if not config.train_crop:
-        return data_shape
-    multiple = 2 ** ARCHITECTURES[config.model].n_pools
-    if config.train_crop > min(data_shape[:2]) or config.train_crop % multiple:
-        raise ValueError(f"--train-crop {config.train_crop}: must be a multiple of {multiple} "
-                         f"({config.model}'s poolings) and at most the faces' side {data_shape[0]}")
-    return (None, None, data_shape[-1])
-
-
 def run(config: TrainConfig, datasets=None, *, extra_callbacks=()) -> dict:
     """Trains one model; resumes from ``<run>/backup`` if an earlier run was interrupted.
 
@@ -91,15 +78,13 @@ def run(config: TrainConfig, datasets=None, *, extra_callbacks=()) -> dict:
     strategy, resolved = start_run(config)
     examples = datasets or load_datasets(config)
     input_shape = tuple(examples["train"].element_spec["image"].shape)
-    to_batches = functools.partial(segmentation_batches, cache=config.cache, vertical_flip=config.vertical_flip,
-                                   crop=config.train_crop)
+    to_batches = functools.partial(segmentation_batches, cache=config.cache, vertical_flip=config.vertical_flip)
     train, validation = fit_inputs(config, strategy, to_batches, datasets)
     summary_images, summary_masks = validation_examples(examples["validation"], config.summary_images)
     replicas = strategy.num_replicas_in_sync
     steps_per_epoch = config.steps_per_epoch(int(examples["train"].cardinality()), replicas)
     with strategy.scope():
-        model = build_model(config, model_input_shape(config, input_shape), replicas=replicas,
-                            steps_per_epoch=steps_per_epoch)
+        model = build_model(config, input_shape, replicas=replicas, steps_per_epoch=steps_per_epoch)
 
     def callbacks_for(run_folder):
         return [
@@ -136,11 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
     groups["training"].add_argument(
         "--vertical-flip", action=argparse.BooleanOptionalAction, default=defaults.vertical_flip,
         help="also flip training images vertically (horizontal flips are always on)")
-    groups["training"].add_argument(
-        "--train-crop", type=int, default=defaults.train_crop,
-        help="train on a random square window of this side of each face, new every epoch (a multiple of 16 "
-             "for unet, 32 for unet_v1; None: whole faces); validation, the threshold search and prediction "
-             "still see whole faces. At 128 a step costs a quarter of a whole-face step")
     groups["size"].add_argument("--summary-images", type=int, default=defaults.summary_images,
                                 help="validation images in the TensorBoard image grid")
     return parser

@@ -62,34 +62,6 @@ def test_training_flips_image_and_mask_together(vertical):
     assert len(by_mask_sum) == 16
 
 
-def test_training_crops_image_and_mask_at_the_same_window():
-    crop = 16
-    raw = planted_square_examples(8, size=SIZE, seed=6, fake_fraction=1.0)
-    ds = segmentation_batches(
-        planted_square_dataset(8, size=SIZE, seed=6, fake_fraction=1.0), batch_size=8, training=True, seed=2, crop=crop
-    )
-    windows = set()
-    for _ in range(2):  # two epochs: new windows
-        images, masks = batches_as_arrays(ds)
-        assert images.shape == (8, crop, crop, 3) and masks.shape == (8, crop, crop, 1)
-        for image, mask in zip(images, masks):
-            window = _find_window(image, mask, raw, crop)
-            assert window is not None, "image and mask were not cut at the same window"
-            windows.add(window)
-    assert len({offset for _, offset, _ in windows}) > 4
-
-
-def _find_window(image, mask, raw, crop):
-    """(source index, (y, x), flip) of the window of ``raw`` that ``image`` and ``mask`` both are."""
-    for source, (source_image, source_mask) in enumerate(zip(raw["image"], raw["mask"])):
-        for y in range(SIZE - crop + 1):
-            for x in range(SIZE - crop + 1):
-                flip = _which_flip(image, mask, source_image[y:y + crop, x:x + crop], source_mask[y:y + crop, x:x + crop])
-                if flip is not None:
-                    return source, (y, x), flip
-    return None
-
-
 def _which_flip(image, mask, source_image, source_mask):
     candidates = {
         "none": lambda a: a,

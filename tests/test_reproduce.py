@@ -21,7 +21,7 @@ def main_job(synthetic_records, tmp_path_factory):
         "--output-dir", str(output), "--data-dir", str(synthetic_records.data_dir),
         "--dfdc-config", synthetic_records.config, "--frames-per-video", "2", "--unet-epochs", "1",
         "--classifier-epochs", "1", "--classifier-input-size", "71", "--classifier-max-batches", "1",
-        "--batch-size", "8", "--unet-train-crop", "128",
+        "--batch-size", "8",
     ]
     return output, argv, synthetic_records.name
 
@@ -55,7 +55,6 @@ def test_main_job_prints_the_study_table_of_every_data_set(main_job, capsys):
     readme = (results / "README.md").read_text()
     assert "Best F1 in-domain" in readme and "## Training budgets" in readme
     assert "(a smaller budget than the U-Nets')" in readme
-    assert "- unet: 1 epochs, Adam 0.001 (cosine), 128-px windows of the 256-px faces" in readme
     assert len(list(results.glob("examples_*.png"))) == 2 * 2 * len(test_sets)
     timings = json.loads((output / "timings.json").read_text())
     assert {"build", "evaluate", "train unet"} <= set(timings)
@@ -75,16 +74,13 @@ def test_main_job_reruns_without_retraining_and_keeps_the_searched_thresholds(ma
         assert "threshold already searched, keeping it" in printed
     config = json.loads((output / "unet" / "config.json").read_text())
     assert config["lr_schedule"] == "cosine" and config["precision"] in ("float32", "mixed_bfloat16")
-    assert config["train_crop"] == 128
 
 
 def test_real_data_needs_both_folders_and_is_estimated_first():
     with pytest.raises(SystemExit):
         reproduce.parse_flags(["--dfdc", str(DUMMY_DATA)])
     config = reproduce.parse_flags(["--dfdc", str(DUMMY_DATA), "--faceforensics", str(DUMMY_DATA)])
-    assert config.settings == reproduce.STUDY and config.settings.unet_train_crop is None
-    assert reproduce.parse_flags([]).settings.unet_train_crop == reproduce.EMBEDDED.unet_train_crop
-    assert reproduce.parse_flags(["--unet-train-crop", "0"]).settings.unet_train_crop is None
+    assert config.settings == reproduce.STUDY
     data = reproduce.builds(config)
     assert [data[role].name for role in reproduce.ROLES] == [
         "dfdc_masks/dfdc", "dfdc_masks/faceforensics", "dfdc_masks/dfd"]

@@ -66,25 +66,6 @@ def test_short_fit_lowers_the_loss_and_keeps_the_best_model_in_the_run_folder(tm
         run(tiny_config(tmp_path), tiny_datasets())
 
 
-def test_a_fit_on_windows_learns_and_saves_a_model_of_whole_faces(tmp_path):
-    results = run(tiny_config(tmp_path, train_crop=48, epochs=6), tiny_datasets())
-
-    history = results["history"]  # windows make single epochs noisy; six are enough to show the trend
-    assert history["loss"][-1] < history["loss"][0] - 0.5, history["loss"]
-    assert history["val_loss"][-1] < history["val_loss"][0], history["val_loss"]  # whole faces
-    model = keras.models.load_model(results["best_model"])
-    faces = np.zeros((1, SIZE, SIZE, 3), np.uint8)
-    assert model.predict(faces, verbose=0).shape == (1, SIZE, SIZE, 1)
-    assert ModelCard.load(results["best_model"]).input_size == SIZE
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["train_crop"] == 48
-
-
-@pytest.mark.parametrize("model, crop", [("unet", 40), ("unet_v1", 48), ("unet", 2 * SIZE)])
-def test_a_window_the_model_cannot_take_is_refused_in_one_line(tmp_path, model, crop):
-    with pytest.raises(ValueError, match=f"--train-crop {crop}: must be a multiple of"):
-        run(tiny_config(tmp_path, model=model, train_crop=crop), tiny_datasets())
-
-
 KILLED_RUN = """
 import json, os, signal, sys
 import keras
@@ -179,12 +160,10 @@ def test_a_kill_while_the_best_model_is_written_leaves_the_previous_best_whole(t
 
 def test_flags_override_defaults_and_help_states_them(capsys):
     config = train_unet.parse_flags(
-        ["--model", "unet_v1", "--max-train-batches", "2", "--vertical-flip", "--precision", "mixed_bfloat16",
-         "--train-crop", "128"]
+        ["--model", "unet_v1", "--max-train-batches", "2", "--vertical-flip", "--precision", "mixed_bfloat16"]
     )
     assert config == dataclasses.replace(
-        TrainConfig(), model="unet_v1", max_train_batches=2, vertical_flip=True, precision="mixed_bfloat16",
-        train_crop=128,
+        TrainConfig(), model="unet_v1", max_train_batches=2, vertical_flip=True, precision="mixed_bfloat16"
     )
     with pytest.raises(SystemExit):
         train_unet.parse_flags(["--help"])

@@ -36,21 +36,6 @@ def test_small_input_gives_probabilities_of_the_same_size(architecture):
     assert np.all((output > 0) & (output < 1))
 
 
-@pytest.mark.parametrize("architecture", ["unet", "unet_v1"])
-def test_any_side_model_shares_the_fixed_models_weights(architecture):
-    """Trained on windows, predicting whole faces: one set of weights for every side."""
-    any_side = build_unet(architecture, input_shape=(None, None, 3))
-    fixed = build_unet(architecture, input_shape=(64, 64, 3))
-    fixed.set_weights(any_side.get_weights())
-    rng = np.random.default_rng(1)
-    for side in (32, 64, 128):
-        crops = rng.integers(0, 256, (1, side, side, 3), dtype=np.uint8)
-        assert keras.ops.convert_to_numpy(any_side(crops)).shape == (1, side, side, 1)
-    crops = rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(any_side(crops)),
-                               keras.ops.convert_to_numpy(fixed(crops)), rtol=1e-5, atol=1e-6)
-
-
 def test_layers_are_named_he_uniform_zero_bias_without_normalisation():
     model = build_unet("unet", input_shape=(64, 64, 3))
     names = [layer.name for layer in model.layers]

@@ -112,13 +112,6 @@ def _flip_together(image, mask, seeds, *, vertical):
     return stacked[..., :-1], tf.cast(stacked[..., -1:], mask.dtype)
 
 
-def _crop_together(image, mask, seed, *, side):
-    """The same random ``side`` x ``side`` window of image and mask (one stateless seed)."""
-    stacked = tf.concat([image, tf.cast(mask, image.dtype)], axis=-1)
-    stacked = tf.image.stateless_random_crop(stacked, (side, side, stacked.shape[-1]), seed=seed)
-    return stacked[..., :-1], tf.cast(stacked[..., -1:], mask.dtype)
-
-
 def pair_batches(
     ds, to_pair, augment, *, seeds_per_example, batch_size, training, seed, cache, shuffle_buffer
 ) -> tf.data.Dataset:
@@ -151,7 +144,6 @@ def segmentation_batches(
     seed=None,
     cache=False,
     vertical_flip=False,
-    crop=None,
     shuffle_buffer=SHUFFLE_BUFFER,
 ) -> tf.data.Dataset:
     """Batches of (image, mask) from a TFDS dict dataset.
@@ -159,31 +151,20 @@ def segmentation_batches(
     Args:
       ds: unbatched dataset of TFDS example dicts.
       batch_size: images per batch (the last batch may be smaller).
-      training: shuffle, crop (with ``crop``) and flip (a horizontal flip with
-        probability 1/2, the same for image and mask) when True; keep order and
-        pixels when False.
+      training: shuffle and flip (a horizontal flip with probability 1/2, the same for
+        image and mask) when True; keep order and pixels when False.
       seed: makes shuffling and flips reproducible; each epoch still sees a new order
         and new flips.
       cache: cache the decoded examples in memory after the first epoch (only for
         datasets that fit in memory).
       vertical_flip: also flip vertically with probability 1/2 when training.
-      crop: when training, a random ``crop`` x ``crop`` window of each image and its
-        mask, new every epoch (None: the whole image). A fully convolutional U-Net
-        trained on windows still predicts whole faces; each step costs about
-        ``(crop / side) ** 2`` of a whole-image step.
       shuffle_buffer: examples in the shuffle buffer.
     """
-
-    def augment(image, mask, seeds):
-        if crop:
-            image, mask = _crop_together(image, mask, seeds[2], side=crop)
-        return _flip_together(image, mask, seeds, vertical=vertical_flip)
-
     return pair_batches(
         ds,
         image_and_mask,
-        augment,
-        seeds_per_example=3 if crop else 2,
+        lambda image, mask, seeds: _flip_together(image, mask, seeds, vertical=vertical_flip),
+        seeds_per_example=2,
         batch_size=batch_size,
         training=training,
         seed=seed,

@@ -103,8 +103,6 @@ def build_unet(architecture="unet", input_shape=(256, 256, 3)) -> keras.Model:
     """Builds ``unet`` or ``unet_v1`` (METHOD.md section 3) for ``input_shape``.
 
     On (256, 256, 3) ``unet`` has 1,850,881 parameters and ``unet_v1`` 1,832,257.
-    A side of None takes any multiple of 2 ** n_pools, so a model trained on windows
-    (``segmentation_batches(crop=...)``) predicts whole faces with the same weights.
     The layers follow the global dtype policy (``keras.config.set_dtype_policy``);
     the output is float32 whatever the policy.
     """
@@ -133,7 +131,7 @@ def _check_input_shape(input_shape, spec):
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise ValueError(f"input_shape={input_shape!r} must be (height, width, 3)")
     multiple = 2**spec.n_pools
-    if any(side is not None and side % multiple for side in input_shape[:2]):
+    if any(side is None or side % multiple for side in input_shape[:2]):
         raise ValueError(
             f"input_shape={input_shape!r}: height and width must be multiples of {multiple} "
             f"({spec.n_pools} poolings)"
