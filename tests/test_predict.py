@@ -58,7 +58,7 @@ def _constant_output_model(input_size: int, *, per_pixel: bool, probability: flo
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
     return {
-        # Card threshold 0.4 < 0.5 everywhere: every face is fake unless --threshold overrides it.
+        # Card decision threshold 0.4 < 0.5 everywhere: every face is fake unless --decision-threshold (or its alias --threshold) overrides it.
         "constant": _save(
             _constant_output_model(64, per_pixel=True, probability=CONSTANT_MAP_VALUE),
             ModelCard(kind=SEGMENTATION, architecture="constant", input_size=64, decision_threshold=0.4),
