@@ -19,7 +19,10 @@ continues from its backup, a searched threshold is kept. On the embedded corpus 
 defaults are sized for two CPU cores (README gives the measured time and figures);
 the baselines train on a smaller budget there (fewer epochs, smaller crops), which
 their lines in the results README state. On real data the study's settings apply (32
-frames a video, the classifiers' own input sizes), and the time is estimated first.
+frames a video, the classifiers' own input sizes). The time the job will take on this
+machine is printed before training (on real data, before the build), from per-frame costs
+measured on two kinds of 2-core CPU: with bfloat16 units, and without (README: Time on
+your CPU).
 """
 
 import argparse
@@ -31,10 +34,15 @@ import pathlib
 import sys
 import time
 
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
 from dfseg_tf import records, sources
 from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus, write_faceforensics_corpus
 from dfseg_tf.method import FRAMES_PER_VIDEO, NVIDIA_LEARNING_RATE
 from dfseg_tf.models.card import ModelCard
+from dfseg_tf.models.classifiers import default_input_size
+from dfseg_tf.training.precision import resolve_precision
 from experiments import evaluate, search_threshold, tfds_build, train_classifier, train_unet
 
 PROG = "python -m experiments.reproduce"
@@ -83,9 +91,34 @@ EMBEDDED_DFDC_CONFIG = json.dumps({"name": f"synthetic_p{EMBEDDED_DFDC_PARTS}", 
 STUDY = Settings(frames_per_video=FRAMES_PER_VIDEO, unet_epochs=20, classifier_epochs=10,
                  learning_rate=NVIDIA_LEARNING_RATE, lr_schedule="constant", clip_norm=None, classifier_input_size=None, classifier_max_batches=None)
 
-# Seconds per frame measured on 2 CPU cores (README), for the estimate on real data:
-# building (decode, detect, mask, encode) and one training epoch of each model (mixed_bfloat16).
-SECONDS_PER_FRAME = {"build": 0.25, "unet": 0.05, "unet_v1": 0.03, "xception": 0.08, "efficientnet_b7": 0.5}
+# Seconds on 2 CPU cores, for the time the job prints before it trains (README, "Time on
+# your CPU"), under the policy ``--precision auto`` picks on the CPU. Per frame: building one
+# frame of a real video (decode, detect, mask, encode); per model, one training epoch of one
+# frame (the U-Nets' with their validation) and inference on one frame (threshold search and
+# evaluation), the classifiers' at their own input size (a smaller one costs less by its
+# pixels). Per run: what a classifier costs beyond its frames (building, tracing and saving
+# it for training; loading it for a search or an evaluation). Measured with the embedded job.
+SECONDS_PER_FRAME = {
+    # AMX and AVX512-BF16 (mixed_bfloat16), where the job's 13 minutes were measured;
+    # inference was not timed per model there: these give its searches and evaluation (93 s).
+    "mixed_bfloat16": {
+        "build": 0.25,
+        "train": {"unet": 0.05, "unet_v1": 0.03, "xception": 0.08, "efficientnet_b7": 0.5},
+        "inference": {"unet": 0.04, "unet_v1": 0.025, "xception": 0.08, "efficientnet_b7": 0.5},
+    },
+    # AVX2 only (float32), a 2-core AMD EPYC.
+    "float32": {
+        "build": 0.25,
+        "train": {"unet": 0.69, "unet_v1": 0.33, "xception": 0.99, "efficientnet_b7": 5.1},
+        "inference": {"unet": 0.2, "unet_v1": 0.08, "xception": 0.22, "efficientnet_b7": 1.0},
+    },
+}
+SECONDS_PER_RUN = {
+    "mixed_bfloat16": {"train": {"xception": 25, "efficientnet_b7": 130},
+                       "inference": {"xception": 3, "efficientnet_b7": 10}},
+    "float32": {"train": {"xception": 50, "efficientnet_b7": 290},
+                "inference": {"xception": 10, "efficientnet_b7": 45}},
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,7 +201,7 @@ def run(config: ReproduceConfig) -> dict:
     data = builds(config)
     with _timed(timings, "build"):
         if config.real:
-            print(estimate(config, data))
+            print(estimate(config, listed_frames(config, data), policy=resolve_precision(config.precision), build=True))
         else:
             _stage(1, "writing the miniature FaceForensics++ and DFD corpus")
             write_embedded_corpus(pathlib.Path(data["faceforensics"].manual_dir))
@@ -176,6 +209,8 @@ def run(config: ReproduceConfig) -> dict:
             _stage(1, f"building {data[role].name} ({role} layout) into {config.tfds_data_dir}")
             extra = ["--manual_dir", str(pathlib.Path(data[role].manual_dir).resolve())] if data[role].manual_dir else []
             tfds_build.build(data[role].config, config.tfds_data_dir, extra_args=extra)
+    if not config.real:
+        print(estimate(config, built_frames(config, data), policy=resolve_precision(config.precision), build=False))
     model_paths = []
     for model in config.models:
         training_set = data[TRAINED_ON[model]].name
@@ -210,26 +245,85 @@ def _write_faceforensics_and_dfd(root: pathlib.Path) -> None:
     write_dfd_corpus(root, spec)
 
 
-def estimate(config: ReproduceConfig, data: dict[str, Build]) -> str:
-    """The time the job will take on real data, from the videos found and the per-frame
-    costs measured on two CPU cores (a GPU trains far faster; the build scales with cores)."""
+def listed_frames(config: ReproduceConfig, data: dict[str, Build]) -> dict[str, dict[str, int]]:
+    """Frames of each role's splits, from the videos a real download holds."""
     listed = {
         "dfdc": sources.list_dfdc(data["dfdc"].manual_dir),
         "faceforensics": sources.list_faceforensics(data["faceforensics"].manual_dir),
         "dfd": sources.list_dfd(data["dfd"].manual_dir),
     }
-    frames = {role: len(entries) * config.settings.frames_per_video for role, entries in listed.items()}
-    train_frames = {role: sum(e.split == sources.TRAIN for e in entries) * config.settings.frames_per_video
-                    for role, entries in listed.items()}
-    seconds = {"build": SECONDS_PER_FRAME["build"] * sum(frames.values()) / max(1, (os.cpu_count() or 2) / 2)}
+    return {role: {split: sum(entry.split == split for entry in entries) * config.settings.frames_per_video
+                   for split in sources.SPLITS}
+            for role, entries in listed.items()}
+
+
+def built_frames(config: ReproduceConfig, data: dict[str, Build]) -> dict[str, dict[str, int]]:
+    """Frames of each role's splits, from the built data sets."""
+    frames = {}
+    for role in ROLES:
+        splits = tfds.builder(data[role].name, data_dir=config.tfds_data_dir).info.splits
+        frames[role] = {split: splits[split].num_examples if split in splits else 0 for split in sources.SPLITS}
+    return frames
+
+
+def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, policy: str, build: bool) -> str:
+    """The time the job's remaining stages will take here, from the frames of each role's
+    splits and the per-frame costs measured on 2 CPU cores under ``policy``.
+
+    Args:
+      frames: ``{role: {split: frames}}``.
+      policy: the dtype policy training runs under (``--precision`` resolved here).
+      build: whether the builds are still to come (real data: estimated before them).
+    """
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    cpu_kind = "float32" if policy == "float32" else "mixed_bfloat16"
+    costs, per_run = SECONDS_PER_FRAME[cpu_kind], SECONDS_PER_RUN[cpu_kind]
+    seconds = {}
+    if build:
+        all_frames = sum(sum(splits.values()) for splits in frames.values())
+        seconds["build"] = costs["build"] * all_frames / max(1, (os.cpu_count() or 2) / 2)
     for model in config.models:
-        epochs = config.settings.unet_epochs if model in UNETS else config.settings.classifier_epochs
-        seconds[model] = SECONDS_PER_FRAME[model] * train_frames[TRAINED_ON[model]] * epochs
-    lines = [f"Estimated time on this machine (per-frame costs measured on 2 CPU cores, scaled by cores "
-             f"for the build; a GPU trains 10-50x faster): {sum(seconds.values()) / 3600:.1f} h in all"]
-    lines += [f"  {stage}: {value / 3600:.1f} h" for stage, value in seconds.items()]
-    lines += ["  videos found: " + ", ".join(f"{role} {len(entries)}" for role, entries in listed.items())]
+        trained = _trained_frames(config, model, frames[TRAINED_ON[model]][sources.TRAIN])
+        seconds[f"train {model}"] = costs["train"][model] * trained + per_run["train"].get(model, 0)
+    test_frames = sum(splits[sources.TEST] for splits in frames.values())
+    seconds["threshold searches and evaluation"] = sum(
+        costs["inference"][model] * _input_pixels(config, model)
+        * (frames[TRAINED_ON[model]][sources.VALIDATION] + test_frames)
+        + 2 * per_run["inference"].get(model, 0)  # loaded for its search, then for the evaluation
+        for model in config.models)
+    device = "a GPU trains 10-50x faster than this" if on_gpu else f"{policy} on this CPU"
+    lines = [f"Estimated time from here (per-frame costs measured on 2 CPU cores, {device}): "
+             f"{_duration(sum(seconds.values()))} in all"]
+    lines += [f"  {stage}: {_duration(value)}" for stage, value in seconds.items()]
+    lines.append("  frames: " + ", ".join(f"{role} {sum(splits.values())}" for role, splits in frames.items()))
+    if policy == "float32" and not on_gpu:
+        lines.append("  This CPU has no AMX or AVX512-BF16, so training runs in float32, several times slower "
+                     "than where it has (README: Time on your CPU); --unet-epochs shortens the U-Nets' part.")
     return "\n".join(lines)
+
+
+def _trained_frames(config: ReproduceConfig, model: str, train_frames: int) -> float:
+    """Frames a model trains on over all its epochs, counted at its own input size."""
+    settings = config.settings
+    if model in UNETS:
+        return train_frames * settings.unet_epochs
+    if settings.classifier_max_batches:
+        train_frames = min(train_frames, settings.classifier_max_batches * config.batch_size)
+    return train_frames * settings.classifier_epochs * _input_pixels(config, model)
+
+
+def _input_pixels(config: ReproduceConfig, model: str) -> float:
+    """A frame's pixels at the model's input size, as a share of those at its own size."""
+    if model in UNETS:
+        return 1.0
+    own_size = default_input_size(model)
+    return ((config.settings.classifier_input_size or own_size) / own_size) ** 2
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return "under 1 min"
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
 
 
 def _train(config: ReproduceConfig, model: str, training_set: str, run_dir: pathlib.Path) -> str:

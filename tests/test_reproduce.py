@@ -10,6 +10,7 @@ from dfseg_tf.models.card import ModelCard
 from experiments import reproduce, train_unet
 
 MODELS = reproduce.MODELS
+UNETS = reproduce.UNETS
 DUMMY_DATA = pathlib.Path(__file__).resolve().parents[1] / "datasets" / "dfdc_masks" / "dummy_data"
 
 
@@ -31,6 +32,7 @@ def test_main_job_prints_the_study_table_of_every_data_set(main_job, capsys):
     reproduce.main(argv)
     printed = capsys.readouterr().out
 
+    assert "Estimated time from here (per-frame costs measured on 2 CPU cores" in printed
     test_sets = [f"{dfdc_name}:test", "dfdc_masks/faceforensics_mini:test", "dfdc_masks/dfd_mini:test"]
     header = "| " + " | ".join(tables.STUDY_COLUMNS) + " |"
     for test_set in test_sets:
@@ -84,9 +86,36 @@ def test_real_data_needs_both_folders_and_is_estimated_first():
     data = reproduce.builds(config)
     assert [data[role].name for role in reproduce.ROLES] == [
         "dfdc_masks/dfdc", "dfdc_masks/faceforensics", "dfdc_masks/dfd"]
-    estimate = reproduce.estimate(config, data)
-    assert estimate.startswith("Estimated time on this machine")
-    assert "videos found: dfdc " in estimate and " h in all" in estimate
+    frames = reproduce.listed_frames(config, data)
+    assert frames["dfdc"]["train"] > 0 and set(frames) == set(reproduce.ROLES)
+    estimate = reproduce.estimate(config, frames, policy="float32", build=True)
+    assert estimate.startswith("Estimated time from here (per-frame costs measured on 2 CPU cores")
+    stages = [line.split(":")[0].strip() for line in estimate.splitlines()[1:-2]]
+    assert stages == ["build"] + [f"train {model}" for model in MODELS] + ["threshold searches and evaluation"]
+
+
+def _minutes(estimate: str, stage: str) -> float:
+    line = next(line for line in estimate.splitlines() if line.strip().startswith(stage + ":"))
+    value, unit = line.split(":")[1].split()[-2:]
+    return float(value) * (60 if unit == "h" else 1)
+
+
+def test_the_estimate_follows_the_cpu_s_policy_and_the_classifiers_input_size():
+    frames = {role: {"train": 800, "validation": 200, "test": 300} for role in reproduce.ROLES}
+    config = reproduce.parse_flags([])
+    on_bfloat16 = reproduce.estimate(config, frames, policy="mixed_bfloat16", build=False)
+    on_float32 = reproduce.estimate(config, frames, policy="float32", build=False)
+    assert "build" not in on_float32 and "no AMX or AVX512-BF16" in on_float32
+    assert "no AMX" not in on_bfloat16
+    for model in UNETS:
+        assert _minutes(on_float32, f"train {model}") > 3 * _minutes(on_bfloat16, f"train {model}")
+    # the embedded default: 8 epochs of the 800 frames
+    unet_seconds = 800 * 8 * reproduce.SECONDS_PER_FRAME["float32"]["train"]["unet"]
+    assert _minutes(on_float32, "train unet") == pytest.approx(unet_seconds / 60, abs=3)  # shown to 0.1 h
+    # a classifier: 8 batches of 16 frames, at 72 px instead of Xception's own 299
+    assert reproduce._trained_frames(config, "xception", 800) == pytest.approx(128 * (72 / 299) ** 2)
+    full_size = reproduce.parse_flags(["--classifier-input-size", "299", "--classifier-max-batches", "100"])
+    assert reproduce._trained_frames(full_size, "xception", 800) == 800
 
 
 def test_a_short_unet_fit_on_the_synthetic_records_lowers_the_loss(synthetic_records, tmp_path):
