@@ -106,7 +106,8 @@ SECONDS_PER_FRAME = {
         "train": {"unet": 0.05, "unet_v1": 0.03, "xception": 0.08, "efficientnet_b7": 0.5},
         "inference": {"unet": 0.04, "unet_v1": 0.025, "xception": 0.08, "efficientnet_b7": 0.5},
     },
-    # AVX2 only (float32), a 2-core AMD EPYC.
+    # AVX2 only (float32), a 2-core AMD EPYC. The build does not depend on bfloat16: its
+    # 0.25 is the other machine's; here real FF++ c23 frames (smaller than DFDC's 1080p) took 0.1.
     "float32": {
         "build": 0.25,
         "train": {"unet": 0.69, "unet_v1": 0.33, "xception": 0.99, "efficientnet_b7": 5.1},
