@@ -34,7 +34,6 @@ import pathlib
 import sys
 import time
 
-import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from dfseg_tf import records, sources
@@ -42,7 +41,7 @@ from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus, write_faceforensics_co
 from dfseg_tf.method import FRAMES_PER_VIDEO, NVIDIA_LEARNING_RATE
 from dfseg_tf.models.card import ModelCard
 from dfseg_tf.models.classifiers import default_input_size
-from dfseg_tf.training.precision import resolve_precision
+from dfseg_tf.training.precision import gpus, resolve_precision
 from experiments import evaluate, search_threshold, tfds_build, train_classifier, train_unet
 
 PROG = "python -m experiments.reproduce"
@@ -92,19 +91,22 @@ STUDY = Settings(frames_per_video=FRAMES_PER_VIDEO, unet_epochs=20, classifier_e
                  learning_rate=NVIDIA_LEARNING_RATE, lr_schedule="constant", clip_norm=None, classifier_input_size=None, classifier_max_batches=None)
 
 # Seconds on 2 CPU cores, for the time the job prints before it trains (README, "Time on
-# your CPU"), under the policy ``--precision auto`` picks on the CPU. Per frame: building one
-# frame of a real video (decode, detect, mask, encode); per model, one training epoch of one
-# frame (the U-Nets' with their validation) and inference on one frame (threshold search and
-# evaluation), the classifiers' at their own input size (a smaller one costs less by its
-# pixels). Per run: what a classifier costs beyond its frames (building, tracing and saving
-# it for training; loading it for a search or an evaluation). Measured with the embedded job.
-SECONDS_PER_FRAME = {
+# your CPU"), under the policy ``--precision auto`` picks on the CPU. Per frame: ``build``, one
+# frame of a real video (decode, detect, mask, encode); per model, ``train``, one training
+# epoch of one frame (the U-Nets' with their validation), and ``inference`` on one frame
+# (threshold search and evaluation), the classifiers' at their own input size (a smaller one
+# costs less by its pixels). Per run, what a classifier costs beyond its frames: ``train_run``
+# (building, tracing and saving it) and ``load_run`` (loading it for a search or an
+# evaluation). Measured with the embedded job.
+MEASURED_SECONDS = {
     # AMX and AVX512-BF16 (mixed_bfloat16), where the job's 13 minutes were measured;
     # inference was not timed per model there: these give its searches and evaluation (93 s).
     "mixed_bfloat16": {
         "build": 0.25,
         "train": {"unet": 0.05, "unet_v1": 0.03, "xception": 0.08, "efficientnet_b7": 0.5},
         "inference": {"unet": 0.04, "unet_v1": 0.025, "xception": 0.08, "efficientnet_b7": 0.5},
+        "train_run": {"xception": 25, "efficientnet_b7": 130},
+        "load_run": {"xception": 3, "efficientnet_b7": 10},
     },
     # AVX2 only (float32), a 2-core AMD EPYC. The build does not depend on bfloat16: its
     # 0.25 is the other machine's; here real FF++ c23 frames (smaller than DFDC's 1080p) took 0.1.
@@ -112,13 +114,9 @@ SECONDS_PER_FRAME = {
         "build": 0.25,
         "train": {"unet": 0.69, "unet_v1": 0.33, "xception": 0.99, "efficientnet_b7": 5.1},
         "inference": {"unet": 0.2, "unet_v1": 0.08, "xception": 0.22, "efficientnet_b7": 1.0},
+        "train_run": {"xception": 50, "efficientnet_b7": 290},
+        "load_run": {"xception": 10, "efficientnet_b7": 45},
     },
-}
-SECONDS_PER_RUN = {
-    "mixed_bfloat16": {"train": {"xception": 25, "efficientnet_b7": 130},
-                       "inference": {"xception": 3, "efficientnet_b7": 10}},
-    "float32": {"train": {"xception": 50, "efficientnet_b7": 290},
-                "inference": {"xception": 10, "efficientnet_b7": 45}},
 }
 
 
@@ -200,9 +198,10 @@ def run(config: ReproduceConfig) -> dict:
     output = pathlib.Path(config.output_dir)
     timings = {}
     data = builds(config)
+    policy = resolve_precision(config.precision)
     with _timed(timings, "build"):
         if config.real:
-            print(estimate(config, listed_frames(config, data), policy=resolve_precision(config.precision), build=True))
+            print(estimate(config, listed_frames(config, data), policy=policy, build=True))
         else:
             _stage(1, "writing the miniature FaceForensics++ and DFD corpus")
             write_embedded_corpus(pathlib.Path(data["faceforensics"].manual_dir))
@@ -211,7 +210,7 @@ def run(config: ReproduceConfig) -> dict:
             extra = ["--manual_dir", str(pathlib.Path(data[role].manual_dir).resolve())] if data[role].manual_dir else []
             tfds_build.build(data[role].config, config.tfds_data_dir, extra_args=extra)
     if not config.real:
-        print(estimate(config, built_frames(config, data), policy=resolve_precision(config.precision), build=False))
+        print(estimate(config, built_frames(config, data), policy=policy, build=False))
     model_paths = []
     for model in config.models:
         training_set = data[TRAINED_ON[model]].name
@@ -276,21 +275,20 @@ def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, poli
       policy: the dtype policy training runs under (``--precision`` resolved here).
       build: whether the builds are still to come (real data: estimated before them).
     """
-    on_gpu = bool(tf.config.list_physical_devices("GPU"))
-    cpu_kind = "float32" if policy == "float32" else "mixed_bfloat16"
-    costs, per_run = SECONDS_PER_FRAME[cpu_kind], SECONDS_PER_RUN[cpu_kind]
+    on_gpu = bool(gpus())
+    costs = MEASURED_SECONDS["float32" if policy == "float32" else "mixed_bfloat16"]
     seconds = {}
     if build:
         all_frames = sum(sum(splits.values()) for splits in frames.values())
         seconds["build"] = costs["build"] * all_frames / max(1, (os.cpu_count() or 2) / 2)
     for model in config.models:
         trained = _trained_frames(config, model, frames[TRAINED_ON[model]][sources.TRAIN])
-        seconds[f"train {model}"] = costs["train"][model] * trained + per_run["train"].get(model, 0)
+        seconds[f"train {model}"] = costs["train"][model] * trained + costs["train_run"].get(model, 0)
     test_frames = sum(splits[sources.TEST] for splits in frames.values())
     seconds["threshold searches and evaluation"] = sum(
         costs["inference"][model] * _input_pixels(config, model)
         * (frames[TRAINED_ON[model]][sources.VALIDATION] + test_frames)
-        + 2 * per_run["inference"].get(model, 0)  # loaded for its search, then for the evaluation
+        + 2 * costs["load_run"].get(model, 0)  # loaded for its search, then for the evaluation
         for model in config.models)
     device = "a GPU trains 10-50x faster than this" if on_gpu else f"{policy} on this CPU"
     lines = [f"Estimated time from here (per-frame costs measured on 2 CPU cores, {device}): "

@@ -110,7 +110,7 @@ def test_the_estimate_follows_the_cpu_s_policy_and_the_classifiers_input_size():
     for model in UNETS:
         assert _minutes(on_float32, f"train {model}") > 3 * _minutes(on_bfloat16, f"train {model}")
     # the embedded default: 8 epochs of the 800 frames
-    unet_seconds = 800 * 8 * reproduce.SECONDS_PER_FRAME["float32"]["train"]["unet"]
+    unet_seconds = 800 * 8 * reproduce.MEASURED_SECONDS["float32"]["train"]["unet"]
     assert _minutes(on_float32, "train unet") == pytest.approx(unet_seconds / 60, abs=3)  # shown to 0.1 h
     # a classifier: 8 batches of 16 frames, at 72 px instead of Xception's own 299
     assert reproduce._trained_frames(config, "xception", 800) == pytest.approx(128 * (72 / 299) ** 2)

@@ -23,7 +23,9 @@ POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 PRECISION_CHOICES = (AUTO, *POLICIES)
 JIT_CHOICES = (AUTO, "true", "false")
 
-def _gpus():
+
+def gpus() -> list:
+    """The GPUs TensorFlow sees."""
     return tf.config.list_physical_devices("GPU")
 
 
@@ -34,7 +36,7 @@ def resolve_precision(flag=AUTO) -> str:
     if flag != AUTO:
         return flag
     return auto_policy([
-        tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0)) for gpu in _gpus()
+        tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0)) for gpu in gpus()
     ])
 
 
@@ -52,5 +54,5 @@ def resolve_jit_compile(flag=AUTO) -> bool:
     if flag not in JIT_CHOICES:
         raise ValueError(f"jit_compile={flag!r} is not one of {JIT_CHOICES}")
     if flag == AUTO:
-        return bool(_gpus())
+        return bool(gpus())
     return flag == "true"
