@@ -18,7 +18,6 @@ the last finished epoch.
 
 import argparse
 import dataclasses
-import functools
 
 import keras
 
@@ -95,8 +94,7 @@ def run(config: ClassifierConfig, datasets=None, *, extra_callbacks=()) -> dict:
     strategy, resolved = start_run(config, input_size=config.resolved_input_size)
     examples = datasets or load_datasets(config)  # fails here, with the build command, if data is missing
     crop_size = examples["train"].element_spec["image"].shape[0]
-    to_batches = functools.partial(classification_batches, cache=config.cache)
-    train, validation = fit_inputs(config, strategy, to_batches, datasets)
+    train, validation = fit_inputs(config, strategy, classification_batches, datasets)
     replicas = strategy.num_replicas_in_sync
     steps_per_epoch = config.steps_per_epoch(int(examples["train"].cardinality()), replicas)
     with strategy.scope():

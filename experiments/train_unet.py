@@ -78,7 +78,7 @@ def run(config: TrainConfig, datasets=None, *, extra_callbacks=()) -> dict:
     strategy, resolved = start_run(config)
     examples = datasets or load_datasets(config)
     input_shape = tuple(examples["train"].element_spec["image"].shape)
-    to_batches = functools.partial(segmentation_batches, cache=config.cache, vertical_flip=config.vertical_flip)
+    to_batches = functools.partial(segmentation_batches, vertical_flip=config.vertical_flip)
     train, validation = fit_inputs(config, strategy, to_batches, datasets)
     summary_images, summary_masks = validation_examples(examples["validation"], config.summary_images)
     replicas = strategy.num_replicas_in_sync

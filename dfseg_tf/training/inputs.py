@@ -66,13 +66,15 @@ def fit_inputs(config, strategy, to_batches, datasets=None) -> tuple:
     Args:
       config: a RunConfig (dataset, splits, batch_size per replica, seed, limits).
       strategy: the run's tf.distribute strategy.
-      to_batches: ``to_batches(examples, *, batch_size, training, seed)`` -> batches
-        of (input, target), e.g. a ``functools.partial`` of ``segmentation_batches``.
+      to_batches: ``to_batches(examples, *, batch_size, training, seed, cache)`` ->
+        batches of (input, target), e.g. a ``functools.partial`` of ``segmentation_batches``.
       datasets: ``{"train": ds, "validation": ds}`` of in-memory example dicts, shared
         out by example; None reads ``config.dataset``, shared out by record file.
 
     Each input pipeline's augmentation seed is ``config.seed`` plus its index, so
-    workers do not flip their examples alike.
+    workers do not flip their examples alike. ``config.cache`` caches a split unless a
+    batch limit cuts its epochs short: such an epoch never reads the whole split, so
+    tf.data would discard the unfinished cache every epoch (and warn that it did).
     """
 
     def batches_of(split_key, training, max_batches):
@@ -86,6 +88,7 @@ def fit_inputs(config, strategy, to_batches, datasets=None) -> tuple:
                 batch_size=config.batch_size,
                 training=training,
                 seed=config.seed + input_context.input_pipeline_id,
+                cache=config.cache and not max_batches,
             )
             return batches.take(max_batches) if max_batches else batches
 
