@@ -21,16 +21,19 @@ from experiments import tfds_build, train_unet
 POLICIES = ("float32", "mixed_bfloat16")
 
 
-def measure(policy: str, *, model: str, epochs: int, learning_rate: float, data_dir, dataset: str, run_dir) -> dict:
+def measure(policy: str, *, model: str, epochs: int, learning_rate: float, data_dir, dataset: str, run_dir,
+            max_train_batches: int | None = None) -> dict:
     """One training run under ``policy``; its Dice and cost."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    results = train_unet.run(train_unet.TrainConfig(
+    config = train_unet.TrainConfig(
         model=model, dataset=dataset, data_dir=str(data_dir), output_dir=str(run_dir), epochs=epochs,
         learning_rate=learning_rate, lr_schedule="cosine", clip_norm=1.0, precision=policy, cache=True, verbose=0,
-    ))
+        max_train_batches=max_train_batches,
+    )
+    wall, cpu = time.perf_counter(), time.process_time()
+    results = train_unet.run(config)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     history = results["history"]
-    images = _train_examples(data_dir, dataset) * epochs
+    images = _images_per_epoch(config, data_dir, dataset) * epochs
     return {
         "policy": results["policy"],
         "best_val_dice": results["best_val_dice"],
@@ -41,11 +44,13 @@ def measure(policy: str, *, model: str, epochs: int, learning_rate: float, data_
     }
 
 
-def _train_examples(data_dir, dataset) -> int:
-    """The training split's size, from the records' metadata (nothing is decoded)."""
+def _images_per_epoch(config: train_unet.TrainConfig, data_dir, dataset) -> int:
+    """The training split's size (from the records' metadata: nothing is decoded), or
+    fewer where ``max_train_batches`` stops the epoch early."""
     from dfseg_tf.data import load_split
 
-    return int(load_split(dataset, "train", str(data_dir)).cardinality())
+    examples = int(load_split(dataset, "train", str(data_dir)).cardinality())
+    return min(examples, config.steps_per_epoch(examples, replicas=1) * config.batch_size)
 
 
 def main(argv=None) -> None:
@@ -61,6 +66,8 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=12, help="epochs of each run")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="peak of the one-cycle cosine schedule (gradients clipped to norm 1, as the main job)")
     parser.add_argument("--policies", default=",".join(POLICIES), help="comma-separated dtype policies to compare")
+    parser.add_argument("--max-train-batches", type=int, default=None,
+                        help="training batches per epoch (None: all); a quick check of the script, not of bf16")
     flags = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:
         data_dir = pathlib.Path(flags.data_dir or pathlib.Path(scratch) / "data")
@@ -68,10 +75,12 @@ def main(argv=None) -> None:
         dataset = f"{tfds_build.BUILDER_NAME}/{tfds_build.config_name(flags.config)}"
         runs = [
             measure(policy, model=flags.model, epochs=flags.epochs, learning_rate=flags.learning_rate,
-                    data_dir=data_dir, dataset=dataset, run_dir=pathlib.Path(scratch) / policy)
+                    data_dir=data_dir, dataset=dataset, run_dir=pathlib.Path(scratch) / policy,
+                    max_train_batches=flags.max_train_batches)
             for policy in flags.policies.split(",")
         ]
-    result = {"model": flags.model, "dataset": dataset, "epochs": flags.epochs, "runs": runs}
+    result = {"model": flags.model, "dataset": dataset, "epochs": flags.epochs,
+              "max_train_batches": flags.max_train_batches, "runs": runs}
     output = pathlib.Path(flags.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")

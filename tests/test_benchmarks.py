@@ -206,13 +206,15 @@ def test_bench_detectors_compares_detectors_on_real_layout_frames_and_the_corpus
 def test_bench_precision_trains_the_same_run_under_each_policy(synthetic_records, tmp_path):
     results = _run(bench_precision.main, [
         "--data-dir", str(synthetic_records.data_dir), "--config", synthetic_records.config,
-        "--model", "unet_v1", "--epochs", "1",
+        "--model", "unet_v1", "--epochs", "1", "--max-train-batches", "2",
     ], tmp_path / "precision.json")
 
     assert [run["policy"] for run in results["runs"]] == ["float32", "mixed_bfloat16"]
+    assert results["max_train_batches"] == 2
     for run in results["runs"]:
         assert 0 <= run["best_val_dice"] <= 1 and run["train_images_per_second"] > 0
         assert run["wall_seconds"] > 0 and run["cpu_seconds"] > 0
+        assert run["train_images_per_second"] * run["wall_seconds"] == pytest.approx(2 * 16)  # 2 batches of 16
 
 
 def test_bench_corpus_measures_each_style_of_planted_fake(tmp_path):
