@@ -26,6 +26,7 @@ your CPU).
 """
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -33,6 +34,7 @@ import os
 import pathlib
 import sys
 import time
+import types
 
 import tensorflow_datasets as tfds
 
@@ -196,31 +198,34 @@ def builds(config: ReproduceConfig) -> dict[str, Build]:
 def run(config: ReproduceConfig) -> dict:
     """Runs the stages; returns the evaluation's rows and files, with ``timings`` (seconds)."""
     output = pathlib.Path(config.output_dir)
-    timings = {}
+    timings = _Timings(output / "timings.json")
     data = builds(config)
     policy = resolve_precision(config.precision)
-    with _timed(timings, "build"):
+    with timings.stage("build") as stage:
         if config.real:
             print(estimate(config, listed_frames(config, data), policy=policy, build=True))
         else:
             _stage(1, "writing the miniature FaceForensics++ and DFD corpus")
             write_embedded_corpus(pathlib.Path(data["faceforensics"].manual_dir))
+        found_built = []
         for role in ROLES:
             _stage(1, f"building {data[role].name} ({role} layout) into {config.tfds_data_dir}")
             extra = ["--manual_dir", str(pathlib.Path(data[role].manual_dir).resolve())] if data[role].manual_dir else []
-            tfds_build.build(data[role].config, config.tfds_data_dir, extra_args=extra)
+            found_built.append(tfds_build.build(data[role].config, config.tfds_data_dir, extra_args=extra).found_built)
+        stage.reused = all(found_built)
     if not config.real:
         print(estimate(config, built_frames(config, data), policy=policy, build=False))
     model_paths = []
     for model in config.models:
         training_set = data[TRAINED_ON[model]].name
-        with _timed(timings, f"train {model}"):
+        with timings.stage(f"train {model}") as stage:
             _stage(2, f"training {model} on {training_set}")
-            model_paths.append(_train(config, model, training_set, output / model))
-        with _timed(timings, f"threshold {model}"):
+            best_model, stage.reused = _train(config, model, training_set, output / model)
+            model_paths.append(best_model)
+        with timings.stage(f"threshold {model}") as stage:
             _stage(3, f"searching the decision threshold of {model} on {training_set}:validation")
-            _search_threshold(config, model_paths[-1], training_set)
-    with _timed(timings, "evaluate"):
+            stage.reused = _search_threshold(config, best_model, training_set)
+    with timings.stage("evaluate"):
         _stage(4, "evaluating every model on every test set")
         result = evaluate.run(evaluate.EvaluateConfig(
             models=tuple(model_paths), datasets=tuple(f"{data[role].name}:test" for role in ROLES),
@@ -228,8 +233,7 @@ def run(config: ReproduceConfig) -> dict:
             study_rows=True,
         ))
     _note_budgets(output / "results" / "README.md", config)
-    (output / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
-    return {**result, "timings": timings}
+    return {**result, "timings": timings.seconds}
 
 
 def write_embedded_corpus(root: pathlib.Path) -> None:
@@ -325,10 +329,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
 
 
-def _train(config: ReproduceConfig, model: str, training_set: str, run_dir: pathlib.Path) -> str:
-    """Trains one model, or returns the best model of a run that already finished."""
+def _train(config: ReproduceConfig, model: str, training_set: str, run_dir: pathlib.Path) -> tuple[str, bool]:
+    """Trains one model, or finds a run that already finished; returns the run's best
+    model and whether it was found finished."""
     results_path = run_dir / "results.json"
-    if results_path.exists():
+    found_finished = results_path.exists()
+    if found_finished:
         print(f"{run_dir}: already trained, reusing it")
     else:
         settings = config.settings
@@ -347,15 +353,16 @@ def _train(config: ReproduceConfig, model: str, training_set: str, run_dir: path
     best_model = json.loads(results_path.read_text())["best_model"]
     if best_model is None:
         raise RuntimeError(f"{run_dir}: training finished no epoch, so there is no model to evaluate")
-    return best_model
+    return best_model, found_finished
 
 
-def _search_threshold(config: ReproduceConfig, model_path: str, training_set: str) -> None:
+def _search_threshold(config: ReproduceConfig, model_path: str, training_set: str) -> bool:
     """Searches t on the validation split, unless the card already holds a searched t (the
-    card is written last, so a search killed before it is run again)."""
+    card is written last, so a search killed before it is run again); returns whether the
+    card already held one."""
     if ModelCard.load(model_path).decision_threshold_source != "default":
         print(f"{model_path}: decision threshold already searched, keeping it")
-        return
+        return True
     search_threshold.run(search_threshold.SearchConfig(
         model=model_path, dataset=f"{training_set}:validation", data_dir=str(config.tfds_data_dir),
         max_videos=config.max_videos,
@@ -379,18 +386,27 @@ def _note_budgets(readme: pathlib.Path, config: ReproduceConfig) -> None:
     readme.write_text(readme.read_text() + "\n".join(lines) + "\n")
 
 
-class _timed:
-    """Adds the wall and CPU seconds of a block to ``timings[name]``."""
+class _Timings:
+    """The wall and CPU seconds of each stage, in ``timings.json``, rewritten as each stage
+    ends. A stage that only found an earlier run's result keeps that run's figures, so a
+    resumed or repeated job still says what each stage cost when it did its work."""
 
-    def __init__(self, timings: dict, name: str):
-        self.timings, self.name = timings, name
+    def __init__(self, path: pathlib.Path):
+        self.path = path
+        self.seconds = json.loads(path.read_text()) if path.exists() else {}
 
-    def __enter__(self):
-        self.wall, self.cpu = time.perf_counter(), _cpu_seconds()
-
-    def __exit__(self, *exc):
-        self.timings[self.name] = {"wall_s": round(time.perf_counter() - self.wall, 1),
-                                   "cpu_s": round(_cpu_seconds() - self.cpu, 1)}
+    @contextlib.contextmanager
+    def stage(self, name: str):
+        """Times the block; the block sets ``reused = True`` on what it yields when it found
+        its stage done."""
+        stage = types.SimpleNamespace(reused=False)
+        wall, cpu = time.perf_counter(), _cpu_seconds()
+        yield stage
+        if stage.reused and name in self.seconds:
+            return
+        self.seconds[name] = {"wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(_cpu_seconds() - cpu, 1)}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.seconds, indent=2) + "\n")
 
 
 def _cpu_seconds() -> float:

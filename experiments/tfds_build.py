@@ -38,11 +38,12 @@ BUILDER_NAME = "dfdc_masks"
 
 @dataclasses.dataclass(frozen=True)
 class Built:
-    """A config built (or found built): its name for ``tfds.load``, and what the build
-    printed when it was captured (else empty)."""
+    """A config built (or found built): its name for ``tfds.load``, what the build
+    printed when it was captured (else empty), and whether it was found built."""
 
     name: str
     output: str
+    found_built: bool = False
 
 
 def small_synthetic_config(frames_per_video: int) -> str:
@@ -106,9 +107,10 @@ def build(config: str, data_dir, *, download_dir=None, extra_args=(), capture=Fa
     flags = _parse_extra_args(extra_args)
     with quiet.captured_output(enabled=capture) as output, _tfds_quieted():
         builder = builder_class()(config=builder_config(config), data_dir=str(data_dir))
+        found_built = builder.is_prepared()
         builder.download_and_prepare(download_dir=download_dir, download_config=download_config(
             manual_dir=flags.manual_dir, beam_pipeline_options=flags.beam_pipeline_options))
-    return Built(f"{BUILDER_NAME}/{builder.builder_config.name}", output.text)
+    return Built(f"{BUILDER_NAME}/{builder.builder_config.name}", output.text, found_built)
 
 
 class _RoutineTfdsWarnings(logging.Filter):
