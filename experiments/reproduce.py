@@ -53,6 +53,7 @@ MODELS = UNETS + CLASSIFIERS
 # The study's roles: which data set each model trains on.
 TRAINED_ON = {"unet": "dfdc", "unet_v1": "dfdc", "xception": "faceforensics", "efficientnet_b7": "dfdc"}
 ROLES = ("dfdc", "faceforensics", "dfd")
+FINISHED_RUN = "results.json"  # the training scripts write it last, once every epoch is done
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,7 +204,7 @@ def run(config: ReproduceConfig) -> dict:
     policy = resolve_precision(config.precision)
     with timings.stage("build") as stage:
         if config.real:
-            print(estimate(config, listed_frames(config, data), policy=policy, build=True))
+            print(estimate(config, listed_frames(config, data), policy=policy, build=True, trained=_trained(config)))
         else:
             _stage(1, "writing the miniature FaceForensics++ and DFD corpus")
             write_embedded_corpus(pathlib.Path(data["faceforensics"].manual_dir))
@@ -214,7 +215,7 @@ def run(config: ReproduceConfig) -> dict:
             found_built.append(tfds_build.build(data[role].config, config.tfds_data_dir, extra_args=extra).found_built)
         stage.reused = all(found_built)
     if not config.real:
-        print(estimate(config, built_frames(config, data), policy=policy, build=False))
+        print(estimate(config, built_frames(config, data), policy=policy, build=False, trained=_trained(config)))
     model_paths = []
     for model in config.models:
         training_set = data[TRAINED_ON[model]].name
@@ -270,7 +271,8 @@ def built_frames(config: ReproduceConfig, data: dict[str, Build]) -> dict[str, d
     return frames
 
 
-def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, policy: str, build: bool) -> str:
+def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, policy: str, build: bool,
+             trained: tuple[str, ...] = ()) -> str:
     """The time the job's remaining stages will take here, from the frames of each role's
     splits and the per-frame costs measured on 2 CPU cores under ``policy``.
 
@@ -278,6 +280,7 @@ def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, poli
       frames: ``{role: {split: frames}}``.
       policy: the dtype policy training runs under (``--precision`` resolved here).
       build: whether the builds are still to come (real data: estimated before them).
+      trained: the models whose training an earlier run finished (a resumed job).
     """
     on_gpu = bool(gpus())
     costs = MEASURED_SECONDS["float32" if policy == "float32" else "mixed_bfloat16"]
@@ -286,8 +289,11 @@ def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, poli
         all_frames = sum(sum(splits.values()) for splits in frames.values())
         seconds["build"] = costs["build"] * all_frames / max(1, (os.cpu_count() or 2) / 2)
     for model in config.models:
-        trained = _trained_frames(config, model, frames[TRAINED_ON[model]][sources.TRAIN])
-        seconds[f"train {model}"] = costs["train"][model] * trained + costs["train_run"].get(model, 0)
+        if model in trained:
+            seconds[f"train {model}"] = 0.0
+            continue
+        trained_frames = _trained_frames(config, model, frames[TRAINED_ON[model]][sources.TRAIN])
+        seconds[f"train {model}"] = costs["train"][model] * trained_frames + costs["train_run"].get(model, 0)
     test_frames = sum(splits[sources.TEST] for splits in frames.values())
     seconds["threshold searches and evaluation"] = sum(
         costs["inference"][model] * _input_pixels(config, model)
@@ -297,7 +303,8 @@ def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, poli
     device = "a GPU trains 10-50x faster than this" if on_gpu else f"{policy} on this CPU"
     lines = [f"Estimated time from here (per-frame costs measured on 2 CPU cores, {device}): "
              f"{_duration(sum(seconds.values()))} in all"]
-    lines += [f"  {stage}: {_duration(value)}" for stage, value in seconds.items()]
+    lines += [f"  {stage}: " + ("done (earlier run)" if stage.removeprefix("train ") in trained else _duration(value))
+              for stage, value in seconds.items()]
     lines.append("  frames: " + ", ".join(f"{role} {sum(splits.values())}" for role, splits in frames.items()))
     if policy == "float32" and not on_gpu:
         lines.append("  This CPU has no AMX or AVX512-BF16, so training runs in float32, several times slower "
@@ -329,10 +336,16 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
 
 
+def _trained(config: ReproduceConfig) -> tuple[str, ...]:
+    """The models whose run folder holds a finished run."""
+    output = pathlib.Path(config.output_dir)
+    return tuple(model for model in config.models if (output / model / FINISHED_RUN).exists())
+
+
 def _train(config: ReproduceConfig, model: str, training_set: str, run_dir: pathlib.Path) -> tuple[str, bool]:
     """Trains one model, or finds a run that already finished; returns the run's best
     model and whether it was found finished."""
-    results_path = run_dir / "results.json"
+    results_path = run_dir / FINISHED_RUN
     found_finished = results_path.exists()
     if found_finished:
         print(f"{run_dir}: already trained, reusing it")

@@ -74,6 +74,7 @@ def test_main_job_reruns_without_retraining_and_keeps_the_searched_thresholds_an
     first_timings = json.loads((output / "timings.json").read_text())
     reproduce.main(argv)
     printed = capsys.readouterr().out
+    assert "Estimated time from here" in printed and "train xception: done (earlier run)" in printed
     for model in JOB_MODELS:
         card = ModelCard.load(output / model / "best.keras")
         trained_on = "dfdc_masks/faceforensics_mini" if model == "xception" else dfdc_name
@@ -117,6 +118,9 @@ def test_the_estimate_follows_the_cpu_s_policy_and_the_classifiers_input_size():
     on_bfloat16 = reproduce.estimate(config, frames, policy="mixed_bfloat16", build=False)
     on_float32 = reproduce.estimate(config, frames, policy="float32", build=False)
     assert "build" not in on_float32 and "no AMX or AVX512-BF16" in on_float32
+    resumed = reproduce.estimate(config, frames, policy="float32", build=False, trained=("unet",))
+    assert "train unet: done (earlier run)" in resumed
+    assert _minutes(resumed, "train unet_v1") == _minutes(on_float32, "train unet_v1")
     assert "no AMX" not in on_bfloat16
     for model in UNETS:
         assert _minutes(on_float32, f"train {model}") > 3 * _minutes(on_bfloat16, f"train {model}")
