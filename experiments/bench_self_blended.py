@@ -36,6 +36,7 @@ from dfseg_tf.extraction.self_blend import centred_face_box
 from dfseg_tf.models.saved import load_model
 from dfseg_tf.records.plan import MIN_SYNTHETIC_PARTS, SYNTHETIC_PARTS
 from dfseg_tf.training.config import LR_SCHEDULES
+from dfseg_tf.training.run_folder import RunFolder
 from experiments import tfds_build, train_unet
 from experiments.bench_output import write_and_print
 
@@ -102,9 +103,10 @@ def train_models(args, names: dict[str, str]) -> dict[str, dict]:
             seed=args.seed, max_train_batches=args.max_train_batches, verbose=2 if args.verbose else 0,
         )
         started = time.process_time()
-        if not (run_dir / "results.json").exists():
+        run_folder = RunFolder(run_dir)
+        if not run_folder.finished:
             train_unet.run(config)
-        results = json.loads((run_dir / "results.json").read_text())
+        results = json.loads(run_folder.results_path.read_text())
         trained[variant] = {
             "model": str(run_dir / "best.keras"), "trained_on": config.dataset,
             "cpu_seconds_this_call": round(time.process_time() - started, 1),

@@ -44,6 +44,7 @@ from dfseg_tf.method import FRAMES_PER_VIDEO, NVIDIA_LEARNING_RATE
 from dfseg_tf.models.card import ModelCard
 from dfseg_tf.models.classifiers import default_input_size
 from dfseg_tf.training.precision import gpus, resolve_precision
+from dfseg_tf.training.run_folder import RunFolder
 from experiments import evaluate, search_threshold, tfds_build, train_classifier, train_unet
 
 PROG = "python -m experiments.reproduce"
@@ -53,7 +54,6 @@ MODELS = UNETS + CLASSIFIERS
 # The study's roles: which data set each model trains on.
 TRAINED_ON = {"unet": "dfdc", "unet_v1": "dfdc", "xception": "faceforensics", "efficientnet_b7": "dfdc"}
 ROLES = ("dfdc", "faceforensics", "dfd")
-FINISHED_RUN = "results.json"  # the training scripts write it last, once every epoch is done
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,7 +290,7 @@ def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, poli
         seconds["build"] = costs["build"] * all_frames / max(1, (os.cpu_count() or 2) / 2)
     for model in config.models:
         if model in trained:
-            seconds[f"train {model}"] = 0.0
+            seconds[f"train {model}"] = None  # done by an earlier run
             continue
         trained_frames = _trained_frames(config, model, frames[TRAINED_ON[model]][sources.TRAIN])
         seconds[f"train {model}"] = costs["train"][model] * trained_frames + costs["train_run"].get(model, 0)
@@ -302,8 +302,8 @@ def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, poli
         for model in config.models)
     device = "a GPU trains 10-50x faster than this" if on_gpu else f"{policy} on this CPU"
     lines = [f"Estimated time from here (per-frame costs measured on 2 CPU cores, {device}): "
-             f"{_duration(sum(seconds.values()))} in all"]
-    lines += [f"  {stage}: " + ("done (earlier run)" if stage.removeprefix("train ") in trained else _duration(value))
+             f"{_duration(sum(value for value in seconds.values() if value is not None))} in all"]
+    lines += [f"  {stage}: " + ("done (earlier run)" if value is None else _duration(value))
               for stage, value in seconds.items()]
     lines.append("  frames: " + ", ".join(f"{role} {sum(splits.values())}" for role, splits in frames.items()))
     if policy == "float32" and not on_gpu:
@@ -339,14 +339,14 @@ def _duration(seconds: float) -> str:
 def _trained(config: ReproduceConfig) -> tuple[str, ...]:
     """The models whose run folder holds a finished run."""
     output = pathlib.Path(config.output_dir)
-    return tuple(model for model in config.models if (output / model / FINISHED_RUN).exists())
+    return tuple(model for model in config.models if RunFolder(output / model).finished)
 
 
 def _train(config: ReproduceConfig, model: str, training_set: str, run_dir: pathlib.Path) -> tuple[str, bool]:
     """Trains one model, or finds a run that already finished; returns the run's best
     model and whether it was found finished."""
-    results_path = run_dir / FINISHED_RUN
-    found_finished = results_path.exists()
+    run_folder = RunFolder(run_dir)
+    found_finished = run_folder.finished
     if found_finished:
         print(f"{run_dir}: already trained, reusing it")
     else:
@@ -363,7 +363,7 @@ def _train(config: ReproduceConfig, model: str, training_set: str, run_dir: path
                 arch=model, epochs=settings.classifier_epochs, input_size=settings.classifier_input_size,
                 max_train_batches=settings.classifier_max_batches, **shared,
             ))
-    best_model = json.loads(results_path.read_text())["best_model"]
+    best_model = json.loads(run_folder.results_path.read_text())["best_model"]
     if best_model is None:
         raise RuntimeError(f"{run_dir}: training finished no epoch, so there is no model to evaluate")
     return best_model, found_finished

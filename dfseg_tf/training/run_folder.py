@@ -70,13 +70,18 @@ class RunFolder:
     def results_path(self) -> pathlib.Path:
         return self.root / "results.json"
 
+    @property
+    def finished(self) -> bool:
+        """Whether a run finished here: results.json is written last, once every epoch is done."""
+        return self.results_path.exists()
+
     def create(self) -> "RunFolder":
         self.root.mkdir(parents=True, exist_ok=True)
         return self
 
     def check_not_finished(self):
         """Raises FileExistsError if a finished run (results.json, written last) is already here."""
-        if self.results_path.exists():
+        if self.finished:
             raise FileExistsError(
                 f"{self.root} already holds a finished run ({self.results_path.name}); "
                 "choose another --output-dir"
