@@ -204,7 +204,8 @@ def run(config: ReproduceConfig) -> dict:
     policy = resolve_precision(config.precision)
     with timings.stage("build") as stage:
         if config.real:
-            print(estimate(config, listed_frames(config, data), policy=policy, build=True, trained=_trained(config)))
+            print(estimate(config, listed_frames(config, data), policy=policy, build=True,
+                           epochs_done=_epochs_done(config)))
         else:
             _stage(1, "writing the miniature FaceForensics++ and DFD corpus")
             write_embedded_corpus(pathlib.Path(data["faceforensics"].manual_dir))
@@ -215,7 +216,8 @@ def run(config: ReproduceConfig) -> dict:
             found_built.append(tfds_build.build(data[role].config, config.tfds_data_dir, extra_args=extra).found_built)
         stage.reused = all(found_built)
     if not config.real:
-        print(estimate(config, built_frames(config, data), policy=policy, build=False, trained=_trained(config)))
+        print(estimate(config, built_frames(config, data), policy=policy, build=False,
+                       epochs_done=_epochs_done(config)))
     model_paths = []
     for model in config.models:
         training_set = data[TRAINED_ON[model]].name
@@ -272,7 +274,7 @@ def built_frames(config: ReproduceConfig, data: dict[str, Build]) -> dict[str, d
 
 
 def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, policy: str, build: bool,
-             trained: tuple[str, ...] = ()) -> str:
+             epochs_done: dict[str, int] | None = None) -> str:
     """The time the job's remaining stages will take here, from the frames of each role's
     splits and the per-frame costs measured on 2 CPU cores under ``policy``.
 
@@ -280,20 +282,26 @@ def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, poli
       frames: ``{role: {split: frames}}``.
       policy: the dtype policy training runs under (``--precision`` resolved here).
       build: whether the builds are still to come (real data: estimated before them).
-      trained: the models whose training an earlier run finished (a resumed job).
+      epochs_done: per model, the epochs an earlier run trained (a resumed job); all of
+        them where that run finished.
     """
     on_gpu = bool(gpus())
     costs = MEASURED_SECONDS["float32" if policy == "float32" else "mixed_bfloat16"]
-    seconds = {}
+    seconds, remarks = {}, {}
     if build:
         all_frames = sum(sum(splits.values()) for splits in frames.values())
         seconds["build"] = costs["build"] * all_frames / max(1, (os.cpu_count() or 2) / 2)
     for model in config.models:
-        if model in trained:
+        epochs = _epochs(config, model)
+        done = min(epochs, (epochs_done or {}).get(model, 0))
+        if done == epochs:
             seconds[f"train {model}"] = None  # done by an earlier run
             continue
+        if done:
+            remarks[f"train {model}"] = f" ({done} of {epochs} epochs done by an earlier run)"
         trained_frames = _trained_frames(config, model, frames[TRAINED_ON[model]][sources.TRAIN])
-        seconds[f"train {model}"] = costs["train"][model] * trained_frames + costs["train_run"].get(model, 0)
+        seconds[f"train {model}"] = (costs["train"][model] * trained_frames * (epochs - done) / epochs
+                                     + costs["train_run"].get(model, 0))
     test_frames = sum(splits[sources.TEST] for splits in frames.values())
     seconds["threshold searches and evaluation"] = sum(
         costs["inference"][model] * _input_pixels(config, model)
@@ -304,7 +312,7 @@ def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, poli
     lines = [f"Estimated time from here (per-frame costs measured on 2 CPU cores, {device}): "
              f"{_duration(sum(value for value in seconds.values() if value is not None))} in all"]
     lines += [f"  {stage}: " + ("done (earlier run)" if value is None else _duration(value))
-              for stage, value in seconds.items()]
+              + remarks.get(stage, "") for stage, value in seconds.items()]
     lines.append("  frames: " + ", ".join(f"{role} {sum(splits.values())}" for role, splits in frames.items()))
     if policy == "float32" and not on_gpu:
         lines.append("  This CPU has no AMX or AVX512-BF16, so training runs in float32, several times slower "
@@ -316,10 +324,14 @@ def _trained_frames(config: ReproduceConfig, model: str, train_frames: int) -> f
     """Frames a model trains on over all its epochs, counted at its own input size."""
     settings = config.settings
     if model in UNETS:
-        return train_frames * settings.unet_epochs
+        return train_frames * _epochs(config, model)
     if settings.classifier_max_batches:
         train_frames = min(train_frames, settings.classifier_max_batches * config.batch_size)
-    return train_frames * settings.classifier_epochs * _input_pixels(config, model)
+    return train_frames * _epochs(config, model) * _input_pixels(config, model)
+
+
+def _epochs(config: ReproduceConfig, model: str) -> int:
+    return config.settings.unet_epochs if model in UNETS else config.settings.classifier_epochs
 
 
 def _input_pixels(config: ReproduceConfig, model: str) -> float:
@@ -336,10 +348,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
 
 
-def _trained(config: ReproduceConfig) -> tuple[str, ...]:
-    """The models whose run folder holds a finished run."""
+def _epochs_done(config: ReproduceConfig) -> dict[str, int]:
+    """Per model, the epochs earlier runs trained in its run folder (all of them once finished)."""
     output = pathlib.Path(config.output_dir)
-    return tuple(model for model in config.models if RunFolder(output / model).finished)
+    folders = {model: RunFolder(output / model) for model in config.models}
+    return {model: _epochs(config, model) if folder.finished else folder.backed_up_epochs
+            for model, folder in folders.items()}
 
 
 def _train(config: ReproduceConfig, model: str, training_set: str, run_dir: pathlib.Path) -> tuple[str, bool]:

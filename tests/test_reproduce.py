@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import pathlib
+import re
 
 import pytest
 
@@ -108,7 +109,7 @@ def test_real_data_needs_both_folders_and_is_estimated_first():
 
 def _minutes(estimate: str, stage: str) -> float:
     line = next(line for line in estimate.splitlines() if line.strip().startswith(stage + ":"))
-    value, unit = line.split(":")[1].split()[-2:]
+    value, unit = re.search(r"([\d.]+) (min|h)\b", line).groups()
     return float(value) * (60 if unit == "h" else 1)
 
 
@@ -118,9 +119,11 @@ def test_the_estimate_follows_the_cpu_s_policy_and_the_classifiers_input_size():
     on_bfloat16 = reproduce.estimate(config, frames, policy="mixed_bfloat16", build=False)
     on_float32 = reproduce.estimate(config, frames, policy="float32", build=False)
     assert "build" not in on_float32 and "no AMX or AVX512-BF16" in on_float32
-    resumed = reproduce.estimate(config, frames, policy="float32", build=False, trained=("unet",))
+    resumed = reproduce.estimate(config, frames, policy="float32", build=False, epochs_done={"unet": 8, "unet_v1": 6})
     assert "train unet: done (earlier run)" in resumed
-    assert _minutes(resumed, "train unet_v1") == _minutes(on_float32, "train unet_v1")
+    assert "train unet_v1: " in resumed and "(6 of 8 epochs done by an earlier run)" in resumed
+    assert _minutes(resumed, "train unet_v1") == pytest.approx(_minutes(on_float32, "train unet_v1") / 4, abs=1)
+    assert _minutes(resumed, "train xception") == _minutes(on_float32, "train xception")
     assert "no AMX" not in on_bfloat16
     for model in UNETS:
         assert _minutes(on_float32, f"train {model}") > 3 * _minutes(on_bfloat16, f"train {model}")

@@ -75,6 +75,16 @@ class RunFolder:
         """Whether a run finished here: results.json is written last, once every epoch is done."""
         return self.results_path.exists()
 
+    @property
+    def backed_up_epochs(self) -> int:
+        """Epochs an interrupted run here finished and a rerun will not train again (0 if none).
+
+        Read from the backup's metadata alone, for estimates; :meth:`prepare_resume` also
+        checks the weights and may fall back one epoch.
+        """
+        epoch, problem = _read_backup_metadata(self.backup_dir / _BACKUP_METADATA)
+        return 0 if problem else epoch
+
     def create(self) -> "RunFolder":
         self.root.mkdir(parents=True, exist_ok=True)
         return self
@@ -168,17 +178,25 @@ def _restore_point(backup_dir: pathlib.Path) -> int:
 
 def _read_backup(weights: pathlib.Path, metadata: pathlib.Path) -> tuple[int, str | None]:
     """(epoch to resume at, None) for a readable backup, else (0, what is wrong)."""
+    epoch, problem = _read_backup_metadata(metadata)
+    if problem:
+        return 0, problem
+    try:
+        with h5py.File(weights, "r") as store:
+            store.visititems(_read_dataset)  # reads every array: a truncated file fails here
+    except (OSError, KeyError, ValueError, RuntimeError) as error:
+        return 0, f"{weights.name} unreadable ({first_line(error)})"
+    return epoch, None
+
+
+def _read_backup_metadata(metadata: pathlib.Path) -> tuple[int, str | None]:
+    """(epoch to resume at, None), else (0, what is wrong with ``metadata``)."""
     try:
         epoch = json.loads(metadata.read_text())["epoch"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         return 0, f"{metadata.name} unreadable ({first_line(error)})"
     if not isinstance(epoch, int) or epoch < 0:
         return 0, f"{metadata.name} holds no epoch number"
-    try:
-        with h5py.File(weights, "r") as store:
-            store.visititems(_read_dataset)  # reads every array: a truncated file fails here
-    except (OSError, KeyError, ValueError, RuntimeError) as error:
-        return 0, f"{weights.name} unreadable ({first_line(error)})"
     return epoch, None
 
 
