@@ -202,10 +202,10 @@ def run(config: ReproduceConfig) -> dict:
     timings = _Timings(output / "timings.json")
     data = builds(config)
     policy = resolve_precision(config.precision)
+    epochs_done = _epochs_done(config)
     with timings.stage("build") as stage:
         if config.real:
-            print(estimate(config, listed_frames(config, data), policy=policy, build=True,
-                           epochs_done=_epochs_done(config)))
+            print(estimate(config, listed_frames(config, data), policy=policy, build=True, epochs_done=epochs_done))
         else:
             _stage(1, "writing the miniature FaceForensics++ and DFD corpus")
             write_embedded_corpus(pathlib.Path(data["faceforensics"].manual_dir))
@@ -216,13 +216,13 @@ def run(config: ReproduceConfig) -> dict:
             found_built.append(tfds_build.build(data[role].config, config.tfds_data_dir, extra_args=extra).found_built)
         stage.reused = all(found_built)
     if not config.real:
-        print(estimate(config, built_frames(config, data), policy=policy, build=False,
-                       epochs_done=_epochs_done(config)))
+        print(estimate(config, built_frames(config, data), policy=policy, build=False, epochs_done=epochs_done))
     model_paths = []
     for model in config.models:
         training_set = data[TRAINED_ON[model]].name
         with timings.stage(f"train {model}") as stage:
             _stage(2, f"training {model} on {training_set}")
+            stage.resumed_at_epoch = epochs_done[model]
             best_model, stage.reused = _train(config, model, training_set, output / model)
             model_paths.append(best_model)
         with timings.stage(f"threshold {model}") as stage:
@@ -394,6 +394,7 @@ def _search_threshold(config: ReproduceConfig, model_path: str, training_set: st
         model=model_path, dataset=f"{training_set}:validation", data_dir=str(config.tfds_data_dir),
         max_videos=config.max_videos,
     ))
+    return False
 
 
 def _note_budgets(readme: pathlib.Path, config: ReproduceConfig) -> None:
@@ -416,7 +417,9 @@ def _note_budgets(readme: pathlib.Path, config: ReproduceConfig) -> None:
 class _Timings:
     """The wall and CPU seconds of each stage, in ``timings.json``, rewritten as each stage
     ends. A stage that only found an earlier run's result keeps that run's figures, so a
-    resumed or repeated job still says what each stage cost when it did its work."""
+    resumed or repeated job still says what each stage cost when it did its work. A
+    training stage that went on with an interrupted run says at which epoch
+    (``resumed_at_epoch``): its figures count only the epochs from there."""
 
     def __init__(self, path: pathlib.Path):
         self.path = path
@@ -425,13 +428,15 @@ class _Timings:
     @contextlib.contextmanager
     def stage(self, name: str):
         """Times the block; the block sets ``reused = True`` on what it yields when it found
-        its stage done."""
-        stage = types.SimpleNamespace(reused=False)
+        its stage done, and ``resumed_at_epoch`` when it went on with an interrupted run."""
+        stage = types.SimpleNamespace(reused=False, resumed_at_epoch=0)
         wall, cpu = time.perf_counter(), _cpu_seconds()
         yield stage
         if stage.reused and name in self.seconds:
             return
         self.seconds[name] = {"wall_s": round(time.perf_counter() - wall, 1), "cpu_s": round(_cpu_seconds() - cpu, 1)}
+        if stage.resumed_at_epoch:
+            self.seconds[name]["resumed_at_epoch"] = stage.resumed_at_epoch
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(json.dumps(self.seconds, indent=2) + "\n")
 

@@ -143,3 +143,22 @@ def test_a_short_unet_fit_on_the_synthetic_records_lowers_the_loss(synthetic_rec
     ))
     losses = result["history"]["loss"]
     assert losses[-1] < losses[0], losses
+
+
+def test_timings_keep_a_reused_stage_s_figures_and_mark_a_resumed_training(tmp_path):
+    path = tmp_path / "timings.json"
+    timings = reproduce._Timings(path)
+    with timings.stage("train unet") as stage:
+        stage.resumed_at_epoch = 5  # went on with an interrupted run: the figures count epochs 6-8 only
+    with timings.stage("evaluate"):
+        pass
+    first = json.loads(path.read_text())
+    assert first["train unet"]["resumed_at_epoch"] == 5 and "resumed_at_epoch" not in first["evaluate"]
+
+    rerun = reproduce._Timings(path)
+    with rerun.stage("train unet") as stage:
+        stage.reused = True
+    with rerun.stage("threshold unet") as stage:
+        stage.reused = True  # found done, but no earlier figure: its own is written
+    written = json.loads(path.read_text())
+    assert written["train unet"] == first["train unet"] and "threshold unet" in written
