@@ -4,13 +4,15 @@
 
 The model runs once over the split; each frame keeps its rule score
 (``dfseg_tf.evaluation.rules``: fake at t iff score > t), and t is swept from 0.05
-to 0.99 in steps of 0.01 on those scores, keeping the t of highest frame F1 (ties:
-the middle of the tied ones). The test split is refused: the study searches on
-validation, never on test.
+to 0.99 in steps of 0.01 on those scores, keeping the t of highest frame balanced
+accuracy (``--criterion f1``: highest F1; ties: the middle of the tied ones; why not
+F1 by default: ``dfseg_tf.evaluation.threshold``). The test split is refused: the
+study searches on validation, never on test.
 
-Writes into ``--output``: threshold_curve.png (F1, precision, recall against t),
-threshold_curve.csv (a ``threshold`` column: the t axis), threshold_search.json (the
-chosen ``decision_threshold`` and the card's previous one); and sets
+Writes into ``--output``: threshold_curve.png (balanced accuracy, F1, precision,
+recall and real frames flagged against t), threshold_curve.csv (the same columns and
+``threshold``, the t axis), threshold_search.json (the chosen ``decision_threshold``,
+the criterion, and the card's previous threshold); and sets
 ``decision_threshold`` and ``decision_threshold_source`` in the model's card, which
 ``experiments.evaluate`` and ``dfseg predict`` then use.
 """
@@ -42,6 +44,7 @@ class SearchConfig:
     grid_start: float = threshold.GRID_START
     grid_stop: float = threshold.GRID_STOP
     grid_step: float = threshold.GRID_STEP
+    criterion: str = threshold.CRITERIA[0]
 
     @property
     def output_dir(self) -> pathlib.Path:
@@ -75,7 +78,7 @@ def run(config: SearchConfig, datasets=None) -> dict:
         raise ValueError(f"{dataset_name}: no frames to search the threshold on")
     grid = threshold.threshold_grid(config.grid_start, config.grid_stop, config.grid_step)
     curve = threshold.sweep(predicted.labels, predicted.scores, grid)
-    chosen = threshold.best_threshold(curve)
+    chosen = threshold.best_threshold(curve, config.criterion)
     at_chosen = int(abs(curve["threshold"] - chosen).argmin())
 
     output = config.output_dir
@@ -88,7 +91,8 @@ def run(config: SearchConfig, datasets=None) -> dict:
         "model": str(config.model),
         "dataset": dataset_name,
         "decision_threshold": chosen,
-        **{name: float(curve[name][at_chosen]) for name in ("f1", "precision", "recall")},
+        "criterion": config.criterion,
+        **{name: float(curve[name][at_chosen]) for name in _CURVE_COLUMNS[1:]},
         "frames": predicted.frame_count,
         "videos": len(set(predicted.video_ids)),
         "grid": {"start": config.grid_start, "stop": config.grid_stop, "step": config.grid_step},
@@ -102,12 +106,14 @@ def run(config: SearchConfig, datasets=None) -> dict:
     return record
 
 
+_CURVE_COLUMNS = ("threshold", "precision", "recall", "f1", "real_flagged", "balanced_accuracy")
+
+
 def _write_curve_csv(curve: dict, path: pathlib.Path) -> None:
-    columns = ("threshold", "precision", "recall", "f1")
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(columns)
-        writer.writerows(zip(*(curve[name].tolist() for name in columns)))
+        writer.writerow(_CURVE_COLUMNS)
+        writer.writerows(zip(*(curve[name].tolist() for name in _CURVE_COLUMNS)))
 
 
 def parse_flags(argv=None) -> SearchConfig:
@@ -130,6 +136,11 @@ def parse_flags(argv=None) -> SearchConfig:
     grid.add_argument("--grid-start", type=float, default=defaults.grid_start, help="lowest t tried")
     grid.add_argument("--grid-stop", type=float, default=defaults.grid_stop, help="highest t tried")
     grid.add_argument("--grid-step", type=float, default=defaults.grid_step, help="step between thresholds")
+    grid.add_argument("--criterion", choices=threshold.CRITERIA, default=defaults.criterion,
+                      help="what the kept t maximises: balanced_accuracy (mean of the fake frames' recall and "
+                           "the real frames' specificity: flagging every frame scores 0.5 whatever the fake "
+                           "share) or f1 (counts no true negatives: favours flagging everything where fakes "
+                           "are the majority)")
     size = parser.add_argument_group("run size")
     size.add_argument("--max-videos", type=int, default=defaults.max_videos,
                       help="search on the first N videos of the split only (None: all)")
@@ -146,9 +157,10 @@ def main(argv=None) -> None:
     except (ValueError, FileNotFoundError, DatasetNotBuiltError) as error:
         sys.exit(f"search_threshold: error: {error}")
     print(
-        f"t = {record['decision_threshold']:.2f} on {record['dataset']} ({record['frames']} frames, "
-        f"{record['videos']} videos): F1 {record['f1']:.3f}, precision {record['precision']:.3f}, "
-        f"recall {record['recall']:.3f}"
+        f"t = {record['decision_threshold']:.2f} (highest {record['criterion']}) on {record['dataset']} "
+        f"({record['frames']} frames, {record['videos']} videos): balanced accuracy "
+        f"{record['balanced_accuracy']:.3f}, F1 {record['f1']:.3f}, precision {record['precision']:.3f}, "
+        f"recall {record['recall']:.3f}, real frames flagged {record['real_flagged']:.3f}"
     )
     print(f"card updated: {config.model}.json; curve in {config.output_dir}")
 

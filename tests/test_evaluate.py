@@ -105,6 +105,8 @@ def test_search_threshold_writes_the_curve_and_updates_the_card(models, data_dir
     record = search_threshold.run(config)
     assert 0.11 < record["decision_threshold"] < 0.87
     assert record["f1"] == pytest.approx(5 / 6)
+    assert (record["criterion"], record["real_flagged"]) == ("balanced_accuracy", 0.0)
+    assert record["balanced_accuracy"] == pytest.approx((5 / 7 + 1) / 2)
     assert (record["frames"], record["videos"], record["dataset"]) == (14, 4, f"{DATASET}:validation")
     card = ModelCard.load(models[SEGMENTATION])
     assert (card.decision_threshold, card.decision_threshold_source) == (record["decision_threshold"], f"{DATASET}:validation")
@@ -116,6 +118,7 @@ def test_search_threshold_writes_the_curve_and_updates_the_card(models, data_dir
     with (output / "threshold_curve.csv").open() as handle:
         curve = list(csv.DictReader(handle))
     assert (len(curve), curve[0]["threshold"], curve[-1]["threshold"]) == (95, "0.05", "0.99")
+    assert set(curve[0]) == {"threshold", "precision", "recall", "f1", "real_flagged", "balanced_accuracy"}
 
 
 def test_search_threshold_refuses_the_test_split(models, data_dir, capsys):

@@ -112,6 +112,18 @@ def test_sweep_and_best_threshold_by_hand():
     assert threshold.best_threshold(curve) == 0.25
 
 
+def test_balanced_accuracy_does_not_reward_flagging_every_frame_as_f1_does():
+    # three fakes and one real: flagging all is F1 6/7 but balanced accuracy 1/2
+    curve = threshold.sweep([1, 1, 1, 0], [0.9, 0.6, 0.3, 0.5], [0.2, 0.55])
+    assert curve["f1"] == pytest.approx([6 / 7, 0.8])
+    assert curve["real_flagged"] == pytest.approx([1.0, 0.0])
+    assert curve["balanced_accuracy"] == pytest.approx([0.5, (2 / 3 + 1) / 2])
+    assert threshold.best_threshold(curve, "f1") == 0.2
+    assert threshold.best_threshold(curve) == 0.55
+    with pytest.raises(ValueError, match="unknown threshold criterion 'auc'"):
+        threshold.best_threshold(curve, "auc")
+
+
 def test_best_threshold_takes_the_middle_of_a_plateau():
     curve = threshold.sweep([1, 0], [0.9, 0.1], [0.2, 0.3, 0.4, 0.5, 0.6])
     assert curve["f1"].tolist() == [1.0] * 5
@@ -162,6 +174,7 @@ def test_sweep_agrees_with_the_metric_at_every_threshold_of_the_grid():
         expected = scores.precision_recall_f1(labels, frame_scores, t)
         for name in ("precision", "recall", "f1"):
             assert curve[name][index] == pytest.approx(expected[name], abs=1e-12), (name, t)
+        assert curve["real_flagged"][index] == pytest.approx(np.mean(frame_scores[labels == 0] > t), abs=1e-12)
 
 
 def test_sweep_of_one_class_only_follows_the_zero_division_policy():

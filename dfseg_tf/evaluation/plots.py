@@ -11,11 +11,12 @@ from matplotlib.figure import Figure
 
 
 def plot_threshold_curve(curve: dict, chosen: float, path, *, title: str) -> pathlib.Path:
-    """F1, precision and recall against the threshold, with the chosen t marked."""
+    """Balanced accuracy, F1, precision, recall and the share of real frames flagged
+    against the threshold, with the chosen t marked."""
     figure = Figure(figsize=(6, 4), layout="constrained")
     axes = figure.add_subplot()
-    for name in ("f1", "precision", "recall"):
-        axes.plot(curve["threshold"], curve[name], label=name)
+    for name in ("balanced_accuracy", "f1", "precision", "recall", "real_flagged"):
+        axes.plot(curve["threshold"], curve[name], label=name.replace("_", " "))
     axes.axvline(chosen, color="black", linestyle="--", label=f"chosen t = {chosen:.2f}")
     axes.set(xlabel="threshold t", ylabel="frame score", ylim=(-0.02, 1.02), title=title)
     axes.legend(loc="lower left")
