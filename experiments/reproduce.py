@@ -111,14 +111,17 @@ MEASURED_SECONDS = {
         "train_run": {"xception": 25, "efficientnet_b7": 130},
         "load_run": {"xception": 3, "efficientnet_b7": 10},
     },
-    # AVX2 only (float32), a 2-core AMD EPYC. The build does not depend on bfloat16: its
-    # 0.25 is the other machine's; here real FF++ c23 frames (smaller than DFDC's 1080p) took 0.1.
+    # AVX2 only (float32), a 2-core AMD EPYC: the U-Nets, the classifiers' runs and the loads
+    # from the embedded main job of a clean clone there (timings.json; a U-Net's seconds a
+    # frame include each epoch's validation), the classifiers' seconds a frame from
+    # bench_train at full size. The build does not depend on bfloat16: its 0.25 is the other
+    # machine's; here real FF++ c23 frames (smaller than DFDC's 1080p) took 0.1.
     "float32": {
         "build": 0.25,
-        "train": {"unet": 0.69, "unet_v1": 0.33, "xception": 0.99, "efficientnet_b7": 5.1},
-        "inference": {"unet": 0.2, "unet_v1": 0.08, "xception": 0.22, "efficientnet_b7": 1.0},
-        "train_run": {"xception": 50, "efficientnet_b7": 290},
-        "load_run": {"xception": 10, "efficientnet_b7": 45},
+        "train": {"unet": 0.48, "unet_v1": 0.2, "xception": 0.99, "efficientnet_b7": 5.1},
+        "inference": {"unet": 0.14, "unet_v1": 0.05, "xception": 0.22, "efficientnet_b7": 1.0},
+        "train_run": {"xception": 25, "efficientnet_b7": 140},
+        "load_run": {"xception": 3, "efficientnet_b7": 15},
     },
 }
 
