@@ -111,3 +111,12 @@ def test_the_study_table_puts_frame_and_video_scores_of_a_model_and_t_on_one_row
     assert set(tables.STUDY_COLUMNS) <= set(rows[0]) | {"decision_threshold", "weights"}
     # the comparisons use each model at its own t, not the extra rows at the study's
     assert at_study_t not in tables.rows_for_checks(frames) and len(tables.rows_for_checks(frames)) == 4
+
+
+def test_results_readme_names_the_models_at_chance_in_domain():
+    rows = [dict(row, roc_auc=auc) for row, auc in zip(STUDY_ROWS, (0.52, 0.9, 0.8, 0.45))]
+    # xception: 0.52 in-domain (its 0.9 out of domain does not count); unet: 0.8 in-domain
+    assert tables.models_at_chance(rows) == {"xception": 0.52}
+    text = tables.results_readme(rows, rows, [])
+    assert "**At chance on the data set they were trained on** (frame ROC-AUC below 0.6): xception (0.52)." in text
+    assert "At chance" not in tables.results_readme(STUDY_ROWS, STUDY_ROWS, [])  # no AUC: not judged

@@ -28,6 +28,9 @@ STUDY_COLUMNS = ("model", "kind") + tuple(f"frame_{name}" for name in _STUDY) + 
     f"video_{name}" for name in _STUDY) + _ORIGIN
 
 MISSING = "n/a"
+# In-domain frame ROC-AUC below which a model is read as not having learned: its wins and
+# losses in the study's comparisons then say nothing about the study's question.
+CHANCE_ROC_AUC = 0.6
 
 
 def markdown_table(rows, columns) -> str:
@@ -107,6 +110,18 @@ def study_tables(frame_rows, video_rows) -> dict:
     return tables
 
 
+def models_at_chance(frame_rows) -> dict[str, float]:
+    """{model: in-domain frame ROC-AUC} of the models below :data:`CHANCE_ROC_AUC` on the
+    data set they were trained on (the best of their in-domain rows; rows without an
+    AUC are not judged)."""
+    best = {}
+    for row in frame_rows:
+        auc = row.get("roc_auc")
+        if is_in_domain(row) and isinstance(auc, (int, float)) and not math.isnan(auc):
+            best[row["model"]] = max(auc, best.get(row["model"], auc))
+    return {model: auc for model, auc in best.items() if auc < CHANCE_ROC_AUC}
+
+
 def rows_for_checks(rows) -> list:
     """The rows the study's comparisons use: each model at its own t (searched or default),
     not the extra rows at the study's t."""
@@ -124,6 +139,12 @@ def results_readme(frame_rows, video_rows, localisation_rows) -> str:
             holds = MISSING if check.holds is None else ("yes" if check.holds else "no")
             sections.append(f"| {check.question} | {check.answer} | {check.study_finding} | {holds} |")
         sections.append("")
+    at_chance = models_at_chance(frame_rows)
+    if at_chance:
+        listed = ", ".join(f"{model} ({auc:.2f})" for model, auc in at_chance.items())
+        sections += [f"**At chance on the data set they were trained on** (frame ROC-AUC below "
+                     f"{CHANCE_ROC_AUC}): {listed}. These models have not learned, so the comparisons "
+                     "above that they win or lose say nothing about the study's finding.", ""]
     for dataset, rows in study_tables(frame_rows, video_rows).items():
         sections += [f"## The study's table: {dataset}", "", markdown_table(rows, STUDY_COLUMNS)]
     for title, rows, columns in (
