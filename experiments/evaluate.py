@@ -15,7 +15,9 @@ card's. Every row says where its t came from (``decision_threshold_source``).
 Writes into ``--results``: frames / videos / localisation tables as .md, .csv and .json
 (localisation: per segmentation model, mean IoU and Dice of the thresholded map over
 fake frames, pixel ROC-AUC and AP of the map against the difference masks and, where the
-data set has them, the official masks), precision-recall curves per data set
+data set has them, the official masks), where a data set's fakes come from several
+methods (FaceForensics++) a manipulations table (recall, ROC-AUC against all real
+frames and fake-frame Dice per method), precision-recall curves per data set
 (pr_frames_*.png, pr_videos_*.png), a sheet of best and worst Dice faces per
 segmentation model and data set (examples_*.png), the resolved configuration
 (config.json) and README.md with the study's comparisons.
@@ -61,7 +63,8 @@ def run(config: EvaluateConfig, datasets=None) -> dict:
     most a hidden ``.<name>.incomplete-*`` folder (see ``_published``).
 
     Returns:
-      {"frames": rows, "videos": rows, "dice": rows, "files": [paths written]}.
+      {"frames": rows, "videos": rows, "localisation": rows, "manipulations": rows,
+      "files": [paths written]}.
 
     Raises:
       ValueError: ``max_videos`` is below 1, a data set has no frames, or a model is unusable.
@@ -78,7 +81,7 @@ def _evaluate_into(results: pathlib.Path, config: EvaluateConfig, datasets) -> t
     """The rows of every table and the files written into ``results``."""
     (results / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
     files = [results / "config.json"]
-    rows = {"frames": [], "videos": [], "localisation": []}
+    rows = {"frames": [], "videos": [], "localisation": [], "manipulations": []}
     pr_curves = {}  # (level, dataset) -> {row name: curve}
     for model_path, model_name in zip(config.models, _model_names(config.models)):
         model, card = load_model(model_path)
@@ -99,6 +102,9 @@ def _evaluate_into(results: pathlib.Path, config: EvaluateConfig, datasets) -> t
                 for level, (row, curve) in _detection_rows(predicted, decision_threshold).items():
                     rows[level].append({**identity, **row, **origin})
                     pr_curves.setdefault((level, dataset_name), {})[name] = curve
+                rows["manipulations"] += [
+                    {**identity, **row, **origin} for row in _manipulation_rows(predicted, decision_threshold)
+                ]
                 if card.kind == SEGMENTATION:
                     rows["localisation"].append({**identity, **localisation_scores(predicted), **origin})
                     files.append(plots.plot_example_sheet(
@@ -136,6 +142,8 @@ def _write_results(results: pathlib.Path, rows: dict, pr_curves: dict) -> list[p
         ("frames", tables.FRAME_COLUMNS), ("videos", tables.VIDEO_COLUMNS), ("localisation", tables.LOCALISATION_COLUMNS)
     ):
         files += tables.write_table(rows[name], columns, results, name)
+    if rows["manipulations"]:
+        files += tables.write_table(rows["manipulations"], tables.MANIPULATION_COLUMNS, results, "manipulations")
     readme = results / "README.md"
     readme.write_text(tables.results_readme(rows["frames"], rows["videos"], rows["localisation"]))
     return files + [readme]
@@ -156,6 +164,13 @@ def localisation_scores(predicted: predictions.FramePredictions) -> dict:
         result[f"{prefix}_roc_auc"] = math.nan if histograms is None else scores.binned_roc_auc(histograms)
         result[f"{prefix}_ap"] = math.nan if histograms is None else scores.binned_average_precision(histograms)
     return result
+
+
+def _manipulation_rows(predicted: predictions.FramePredictions, threshold: float) -> list[dict]:
+    """``scores.per_manipulation`` where the split's fakes come from two sources or more;
+    none otherwise (the frames row already says it all)."""
+    rows = scores.per_manipulation(predicted.labels, predicted.scores, predicted.sources, threshold, predicted.dices)
+    return rows if len(rows) > 1 else []
 
 
 def _detection_rows(predicted: predictions.FramePredictions, threshold: float) -> dict:
@@ -254,6 +269,8 @@ def print_tables(result: dict) -> None:
         print(f"\nThe study's table on {dataset}\n" + tables.markdown_table(rows, tables.STUDY_COLUMNS))
     if result["localisation"]:
         print("Localisation\n" + tables.markdown_table(result["localisation"], tables.LOCALISATION_COLUMNS))
+    if result["manipulations"]:
+        print("By manipulation method\n" + tables.markdown_table(result["manipulations"], tables.MANIPULATION_COLUMNS))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ region is 100 levels brighter. Four videos:
   fake/0 (3 frames): mask 16x16, but only its top 16x8 half brightened;
   fake/1 (4 frames): two frames with a brightened 16x16 square and its mask, two
   frames never changed (empty mask, like DFDC fakes whose face was kept).
+Their sources: the reals "toy/original", fake/0 "toy/half", fake/1 "toy/square".
 The models: a 1x1 convolution with weights set so p = sigmoid(50 (mean RGB - 0.51)):
 background p <= 0.11, brightened pixels p >= 0.87. The classifier takes the map's max.
 
@@ -17,7 +18,11 @@ Hand-computed answers, for any t between 0.11 and 0.87:
   IoU over fake frames: fake/0 128/256 = 1/2, the others 1: (3/2 + 4)/7 = 11/14;
   pixel ROC-AUC over fake frames: 896 of the 1280 mask pixels are bright and outrank every
         other pixel; the 384 dark ones are drawn like the untouched pixels (half wins):
-        896/1280 + 384/1280 / 2 = 0.85.
+        896/1280 + 384/1280 / 2 = 0.85;
+  by manipulation: toy/half recall 1, frame ROC-AUC 1 against the 7 reals, Dice 2/3;
+        toy/square recall 1/2, Dice 1, ROC-AUC 1/2 (its two fired frames outrank every
+        real) plus half the share of its two unchanged frames, whose noise maps rank
+        among the reals'.
 """
 
 import csv
@@ -36,6 +41,7 @@ from experiments import evaluate, search_threshold
 
 SIZE = 64
 DATASET = "evaluation_toy/synthetic"
+SOURCES = {"real/0": "toy/original", "real/1": "toy/original", "fake/0": "toy/half", "fake/1": "toy/square"}
 VIDEOS = {  # video id -> (label, per frame: (brightened rows, mask rows) of the 16-wide square)
     "real/0": (0, [None] * 3),
     "real/1": (0, [None] * 4),
@@ -61,7 +67,7 @@ def _examples(seed):
                 "video_id": video_id,
                 "original_id": video_id.replace("fake", "real"),
                 "frame_index": frame_index,
-                "source": "toy",
+                "source": SOURCES[video_id],
                 "box": np.array([0, 0, SIZE, SIZE], np.int32),
                 **absent_official_mask(SIZE),
             }
@@ -157,11 +163,21 @@ def test_evaluate_writes_tables_plots_and_readme(models, data_dir, tmp_path, cap
     assert row["pixel_roc_auc"] == pytest.approx(0.85, abs=0.01)
     assert 0.7 < row["pixel_ap"] < 0.75  # precision 1 up to recall 0.7, then near 0
     assert row["official_pixel_roc_auc"] is None and row["official_frames"] == 0  # no official masks here
+    manipulations = json.loads((results / "manipulations.json").read_text())
+    assert [(row["model"], row["dataset"], row["manipulation"]) for row in manipulations[:2]] == [
+        ("bright_unet", f"{DATASET}:test", "toy/half"), ("bright_unet", f"{DATASET}:test", "toy/square")]
+    assert len(manipulations) == 8  # 2 models x 2 splits x 2 kinds of fake
+    for half, square in zip(manipulations[::2], manipulations[1::2]):
+        assert (half["recall"], half["roc_auc"], half["fake_frames"], half["real_frames"]) == (1.0, 1.0, 3, 7)
+        assert (square["recall"], square["fake_frames"]) == (0.5, 4) and 0.5 <= square["roc_auc"] <= 1.0
+    assert (manipulations[0]["dice_fake"], manipulations[1]["dice_fake"]) == (pytest.approx(2 / 3), 1.0)
+    assert manipulations[-1]["dice_fake"] is None  # a classifier draws no map
 
     written = sorted(path.name for path in results.iterdir())
     assert written == sorted([
         "README.md", "config.json",
-        *(f"{table}.{ext}" for table in ("frames", "videos", "localisation") for ext in ("md", "csv", "json")),
+        *(f"{table}.{ext}" for table in ("frames", "videos", "localisation", "manipulations")
+          for ext in ("md", "csv", "json")),
         *(f"pr_{level}_evaluation_toy_synthetic_{split}.png" for level in ("frames", "videos")
           for split in ("test", "validation")),
         "examples_bright_unet_evaluation_toy_synthetic_test.png",
@@ -175,6 +191,7 @@ def test_evaluate_writes_tables_plots_and_readme(models, data_dir, tmp_path, cap
             "frame_f1 | video_precision | video_recall | video_f1 | decision_threshold | decision_threshold_source |") in printed
     assert ("| bright_classifier | classifier | 1.000 | 0.714 | 0.833 | 1.000 | 0.500 | 0.667 | 0.500 | default |"
             in printed)
+    assert "By manipulation method\n| model | kind | dataset | manipulation | recall | roc_auc |" in printed
 
 
 def test_study_thresholds_sit_beside_the_searched_ones(models, data_dir, tmp_path):

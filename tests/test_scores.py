@@ -81,6 +81,27 @@ def test_real_flagged_is_nan_without_reals_and_one_when_every_real_is_flagged():
     assert scores.real_flagged([1, 0, 0], [0.9, 0.5, 0.2], 0.5) == 0.0  # 0.5 is not above t
 
 
+def test_per_manipulation_scores_each_kind_of_fake_against_all_reals_by_hand():
+    labels = [0, 0, 0, 1, 1, 1, 1, 1]
+    frame_scores = [0.1, 0.3, 0.6, 0.9, 0.2, 0.7, 0.8, 0.4]
+    sources = ["ff/original", "ff/original", "dfd", "ff/FaceSwap", "ff/FaceSwap", "ff/Deepfakes", "ff/Deepfakes",
+               "ff/Deepfakes"]
+    dices = [1.0, 1.0, 0.0, 0.5, 0.25, 0.9, 0.6, 0.3]
+    deepfakes, faceswap = scores.per_manipulation(labels, frame_scores, sources, 0.5, dices)
+    # Deepfakes 0.7, 0.8, 0.4 against the reals 0.1, 0.3, 0.6: 3 + 3 + 2 of 9 pairs won.
+    assert deepfakes == {"manipulation": "ff/Deepfakes", "recall": pytest.approx(2 / 3), "roc_auc": pytest.approx(8 / 9),
+                         "dice_fake": pytest.approx(0.6), "fake_frames": 3, "real_frames": 3}
+    # FaceSwap 0.9, 0.2: 3 + 1 of 6 pairs won.
+    assert faceswap == {"manipulation": "ff/FaceSwap", "recall": 0.5, "roc_auc": pytest.approx(4 / 6),
+                        "dice_fake": pytest.approx(0.375), "fake_frames": 2, "real_frames": 3}
+
+
+def test_per_manipulation_without_reals_or_dices_gives_nan():
+    (row,) = scores.per_manipulation([1, 1], [0.9, 0.2], ["x", "x"], 0.5)
+    assert (row["recall"], row["fake_frames"], row["real_frames"]) == (0.5, 2, 0)
+    assert math.isnan(row["roc_auc"]) and math.isnan(row["dice_fake"])
+
+
 def test_per_video_applies_the_more_than_half_rule():
     video_ids = ["a"] * 4 + ["b"] * 3 + ["c"] * 2
     labels = [1] * 4 + [1] * 3 + [0] * 2

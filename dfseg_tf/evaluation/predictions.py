@@ -30,6 +30,10 @@ DEFAULT_SPLIT = "test"
 # The feature of the official masks (FaceForensics++, DFD) where a build stores them;
 # all zero where a video has none.
 OFFICIAL_MASK = "official_mask"
+# Where a frame came from (data set and method, e.g. "faceforensics/FaceSwap"); frames of
+# a dataset without the feature get UNKNOWN_SOURCE.
+SOURCE = "source"
+UNKNOWN_SOURCE = ""
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +60,9 @@ class FramePredictions:
     fake). ``pixel_histograms`` maps a reference (``mask``, and ``official_mask`` where
     the data set has it) to the (2, bins) histogram of the fake frames' map values over
     its untouched and manipulated pixels (``scores.pixel_histograms``), with
-    ``official_frames`` the number of fake frames that had an official mask.
+    ``official_frames`` the number of fake frames that had an official mask. ``sources``
+    holds each frame's ``source`` feature (data set and method, e.g.
+    ``faceforensics/FaceSwap``).
     """
 
     video_ids: list[str]
@@ -68,6 +74,7 @@ class FramePredictions:
     ious: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     pixel_histograms: dict = dataclasses.field(default_factory=dict)
     official_frames: int = 0
+    sources: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def frame_count(self) -> int:
@@ -163,8 +170,9 @@ def _model_inputs(example):
         "video_id": example["video_id"],
         "frame_index": example["frame_index"],
     }
-    if OFFICIAL_MASK in example:
-        inputs[OFFICIAL_MASK] = example[OFFICIAL_MASK]
+    for optional in (OFFICIAL_MASK, SOURCE):
+        if optional in example:
+            inputs[optional] = example[optional]
     return inputs
 
 
@@ -212,7 +220,7 @@ class _Collector:
     """Per-frame scalars, plus heaps of the best and worst Dice examples."""
 
     def __init__(self, examples: int):
-        self.video_ids, self.labels, self.scores, self.dices, self.ious = [], [], [], [], []
+        self.video_ids, self.sources, self.labels, self.scores, self.dices, self.ious = [], [], [], [], [], []
         self.histograms = {}
         self.official_frames = 0
         self._examples = examples
@@ -222,6 +230,7 @@ class _Collector:
 
     def add(self, batch, index, score, dice, iou):
         self.video_ids.append(batch["video_id"][index].decode())
+        self.sources.append(batch[SOURCE][index].decode() if SOURCE in batch else UNKNOWN_SOURCE)
         self.labels.append(int(batch["label"][index]))
         self.scores.append(score)
         self.dices.append(dice)
@@ -267,6 +276,7 @@ class _Collector:
             ious=np.asarray(self.ious, dtype=np.float64),
             pixel_histograms=self.histograms,
             official_frames=self.official_frames,
+            sources=self.sources,
         )
 
 

@@ -161,6 +161,44 @@ def detection_scores(labels, scores, threshold: float) -> dict:
     }
 
 
+def per_manipulation(labels, scores, sources, threshold: float, dices=None) -> list[dict]:
+    """How well each kind of fake is found: one row per source of fake frames.
+
+    FaceForensics++ and DeepfakeBench report detectors per manipulation method: a model
+    can find Deepfakes and miss NeuralTextures. Each source's fake frames are scored
+    against ALL real frames of the split, whatever the reals' source.
+
+    Args:
+      labels: 1 for fake, 0 for real.
+      scores: continuous scores where the rule is ``score > threshold``.
+      sources: where each frame came from (e.g. ``faceforensics/FaceSwap``).
+      dices: per-frame Dice at ``threshold``, or None (classifiers).
+
+    Returns:
+      Rows sorted by source: ``manipulation`` (the source), ``recall`` at ``threshold``,
+      ``roc_auc`` of its fakes against the reals (NaN without reals), ``dice_fake`` (mean
+      over its fakes; NaN without ``dices``), ``fake_frames`` and ``real_frames``.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    scores = np.asarray(scores, dtype=np.float64)
+    sources = np.asarray(sources, dtype=object)
+    dices = np.full(labels.shape, math.nan) if dices is None else np.asarray(dices, dtype=np.float64)
+    real = labels != FAKE_LABEL
+    rows = []
+    for source in sorted(set(sources[~real])):
+        fake = ~real & (sources == source)
+        both = real | fake
+        rows.append({
+            "manipulation": source,
+            "recall": float(np.mean(scores[fake] > threshold)),
+            "roc_auc": float(metrics.roc_auc_score(labels[both], scores[both])) if real.any() else math.nan,
+            "dice_fake": float(dices[fake].mean()),
+            "fake_frames": int(fake.sum()),
+            "real_frames": int(real.sum()),
+        })
+    return rows
+
+
 def per_video(video_ids, labels, frame_scores) -> tuple[list, np.ndarray, np.ndarray]:
     """Groups frames by video: (video ids sorted, video labels, ``rules.video_score`` each).
 
