@@ -96,6 +96,7 @@ def run(config: SearchConfig, datasets=None) -> dict:
         "frames": predicted.frame_count,
         "videos": len(set(predicted.video_ids)),
         "grid": {"start": config.grid_start, "stop": config.grid_stop, "step": config.grid_step},
+        "grid_edge_hint": threshold.edge_hint(chosen, grid),
         "previous_decision_threshold": card.decision_threshold,
         "previous_decision_threshold_source": card.decision_threshold_source,
     }
@@ -157,11 +158,13 @@ def main(argv=None) -> None:
     except (ValueError, FileNotFoundError, DatasetNotBuiltError) as error:
         sys.exit(f"search_threshold: error: {error}")
     print(
-        f"t = {record['decision_threshold']:.2f} (highest {record['criterion']}) on {record['dataset']} "
+        f"t = {record['decision_threshold']:g} (highest {record['criterion']}) on {record['dataset']} "
         f"({record['frames']} frames, {record['videos']} videos): balanced accuracy "
         f"{record['balanced_accuracy']:.3f}, F1 {record['f1']:.3f}, precision {record['precision']:.3f}, "
         f"recall {record['recall']:.3f}, real frames flagged {record['real_flagged']:.3f}"
     )
+    if record["grid_edge_hint"]:
+        print(record["grid_edge_hint"])
     print(f"card updated: {config.model}.json; curve in {config.output_dir}")
 
 

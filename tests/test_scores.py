@@ -151,6 +151,16 @@ def test_best_threshold_takes_the_middle_of_a_plateau():
     assert threshold.best_threshold(curve) == 0.4
 
 
+def test_a_t_at_the_edge_of_the_grid_comes_with_a_finer_grid_to_try():
+    grid = threshold.threshold_grid()
+    assert threshold.edge_hint(0.99, grid) == (
+        "t is the grid's highest value: the best t may lie above it; "
+        "try --grid-start 0.99 --grid-stop 0.999 --grid-step 0.001")
+    assert threshold.edge_hint(0.05, grid).startswith("t is the grid's lowest value")
+    assert threshold.edge_hint(0.5, grid) is None
+    assert threshold.edge_hint(1.0, threshold.threshold_grid(0.9, 1.0, 0.05)) is None  # nothing lies above 1
+
+
 def test_iou_counts_the_overlap_and_two_empty_maps_score_one():
     predicted = np.zeros((4, 4), dtype=bool)
     predicted[0, :] = True

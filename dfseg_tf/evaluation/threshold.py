@@ -75,3 +75,21 @@ def best_threshold(curve: dict, criterion: str = "balanced_accuracy") -> float:
     values = curve[criterion]
     tied = np.flatnonzero(np.isclose(values, values.max(), rtol=0, atol=1e-12))
     return float(curve["threshold"][tied[len(tied) // 2]])
+
+
+def edge_hint(chosen: float, grid) -> str | None:
+    """What to try when ``chosen`` is the grid's highest or lowest t (the criterion may
+    still rise beyond it: a model whose real frames score near 1 needs a t above 0.99),
+    else None."""
+    grid = np.asarray(grid, dtype=np.float64)
+    if grid.size < 2:
+        return None
+    step = float(np.min(np.diff(grid)))
+    if chosen == grid[-1] and chosen < 1:
+        finer = step / 10
+        return (f"t is the grid's highest value: the best t may lie above it; try --grid-start {chosen:g} "
+                f"--grid-stop {min(1.0, chosen + 9 * finer):g} --grid-step {finer:g}")
+    if chosen == grid[0] and chosen > 0:
+        return f"t is the grid's lowest value: the best t may lie below it; try --grid-start 0 --grid-stop {chosen:g}"
+    return None
+
