@@ -61,6 +61,12 @@ def test_main_job_prints_the_study_table_of_every_data_set(main_job):
     assert {row["model"] for row in localisation} == {"unet/best", "unet_v1/best"}
     assert len(localisation) == 2 * 2 * len(test_sets)  # two U-Nets, two t, three test sets
     assert all(0 <= row["pixel_roc_auc"] <= 1 for row in localisation)
+    manipulations = json.loads((results / "manipulations.json").read_text())
+    # only the FF++ miniature has several kinds of fake: one row per model, t and method
+    assert {row["dataset"] for row in manipulations} == {"dfdc_masks/faceforensics_mini:test"}
+    methods = {f"faceforensics/{method}" for method in ("Deepfakes", "Face2Face", "FaceShifter", "FaceSwap", "NeuralTextures")}
+    assert {row["manipulation"] for row in manipulations} == methods
+    assert len(manipulations) == len(methods) * (len(JOB_MODELS) + 2)
     readme = (results / "README.md").read_text()
     assert "Best F1 in-domain" in readme and "## Training budgets" in readme
     assert "(a smaller budget than the U-Nets')" in readme
