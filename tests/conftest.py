@@ -7,12 +7,18 @@ import pathlib
 import subprocess
 import sys
 
-import keras
-import pytest
-import tensorflow_datasets as tfds
+from dfseg_tf.quiet import import_tensorflow_quietly
 
-from dfseg_tf.records import frame_features
-from experiments import tfds_build
+# Before Keras brings TensorFlow in: its native start-up lines would otherwise reach the
+# console from every pytest-xdist process, whose start pytest's capture does not cover.
+import_tensorflow_quietly()
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow_datasets as tfds  # noqa: E402
+
+from dfseg_tf.records import frame_features  # noqa: E402
+from experiments import tfds_build  # noqa: E402
 
 SYNTHETIC_FRAMES = 4
 
