@@ -17,7 +17,9 @@ Writes into ``--results``: frames / videos / localisation tables as .md, .csv an
 fake frames, pixel ROC-AUC and AP of the map against the difference masks and, where the
 data set has them, the official masks), where a data set's fakes come from several
 methods (FaceForensics++) a manipulations table (recall, ROC-AUC against all real
-frames and fake-frame Dice per method), precision-recall curves per data set
+frames and fake-frame Dice per method), the same scores by the share of the face crop
+the fakes' difference masks cover (mask_areas: none, < 5%, 5-10%, 10-20%, >= 20%),
+precision-recall curves per data set
 (pr_frames_*.png, pr_videos_*.png), a sheet of best and worst Dice faces per
 segmentation model and data set (examples_*.png), the resolved configuration
 (config.json) and README.md with the study's comparisons.
@@ -64,7 +66,7 @@ def run(config: EvaluateConfig, datasets=None) -> dict:
 
     Returns:
       {"frames": rows, "videos": rows, "localisation": rows, "manipulations": rows,
-      "files": [paths written]}.
+      "mask_areas": rows, "files": [paths written]}.
 
     Raises:
       ValueError: ``max_videos`` is below 1, a data set has no frames, or a model is unusable.
@@ -81,7 +83,7 @@ def _evaluate_into(results: pathlib.Path, config: EvaluateConfig, datasets) -> t
     """The rows of every table and the files written into ``results``."""
     (results / "config.json").write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
     files = [results / "config.json"]
-    rows = {"frames": [], "videos": [], "localisation": [], "manipulations": []}
+    rows = {"frames": [], "videos": [], "localisation": [], "manipulations": [], "mask_areas": []}
     pr_curves = {}  # (level, dataset) -> {row name: curve}
     for model_path, model_name in zip(config.models, _model_names(config.models)):
         model, card = load_model(model_path)
@@ -105,6 +107,8 @@ def _evaluate_into(results: pathlib.Path, config: EvaluateConfig, datasets) -> t
                 rows["manipulations"] += [
                     {**identity, **row, **origin} for row in _manipulation_rows(predicted, decision_threshold)
                 ]
+                rows["mask_areas"] += [{**identity, **row, **origin} for row in scores.per_mask_area(
+                    predicted.labels, predicted.scores, predicted.mask_areas, decision_threshold, predicted.dices)]
                 if card.kind == SEGMENTATION:
                     rows["localisation"].append({**identity, **localisation_scores(predicted), **origin})
                     files.append(plots.plot_example_sheet(
@@ -142,8 +146,9 @@ def _write_results(results: pathlib.Path, rows: dict, pr_curves: dict) -> list[p
         ("frames", tables.FRAME_COLUMNS), ("videos", tables.VIDEO_COLUMNS), ("localisation", tables.LOCALISATION_COLUMNS)
     ):
         files += tables.write_table(rows[name], columns, results, name)
-    if rows["manipulations"]:
-        files += tables.write_table(rows["manipulations"], tables.MANIPULATION_COLUMNS, results, "manipulations")
+    for name, columns in (("manipulations", tables.MANIPULATION_COLUMNS), ("mask_areas", tables.MASK_AREA_COLUMNS)):
+        if rows[name]:
+            files += tables.write_table(rows[name], columns, results, name)
     readme = results / "README.md"
     readme.write_text(tables.results_readme(rows["frames"], rows["videos"], rows["localisation"]))
     return files + [readme]
@@ -264,13 +269,17 @@ def main(argv=None) -> None:
 
 
 def print_tables(result: dict) -> None:
-    """Prints the study's table per data set, then the localisation table of ``run``'s result."""
+    """Prints the study's table per data set, then the localisation, manipulation and
+    mask-area tables of ``run``'s result."""
     for dataset, rows in tables.study_tables(result["frames"], result["videos"]).items():
         print(f"\nThe study's table on {dataset}\n" + tables.markdown_table(rows, tables.STUDY_COLUMNS))
     if result["localisation"]:
         print("Localisation\n" + tables.markdown_table(result["localisation"], tables.LOCALISATION_COLUMNS))
     if result["manipulations"]:
         print("By manipulation method\n" + tables.markdown_table(result["manipulations"], tables.MANIPULATION_COLUMNS))
+    if result["mask_areas"]:
+        print("By the share of the face crop the difference mask covers\n"
+              + tables.markdown_table(result["mask_areas"], tables.MASK_AREA_COLUMNS))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ Hand-computed answers, for any t between 0.11 and 0.87:
         toy/square recall 1/2, Dice 1, ROC-AUC 1/2 (its two fired frames outrank every
         real) plus half the share of its two unchanged frames, whose noise maps rank
         among the reals'.
+  by mask area: a 16x16 mask covers 256/4096 = 6.25% of the crop: the 5 fake frames with
+        a mask are "5-10%", recall 1, ROC-AUC 1, Dice (3 * 2/3 + 2)/5 = 4/5; fake/1's two
+        unchanged frames are "none", recall 0, Dice 1 (nothing drawn on an empty mask).
 """
 
 import csv
@@ -172,11 +175,17 @@ def test_evaluate_writes_tables_plots_and_readme(models, data_dir, tmp_path, cap
         assert (square["recall"], square["fake_frames"]) == (0.5, 4) and 0.5 <= square["roc_auc"] <= 1.0
     assert (manipulations[0]["dice_fake"], manipulations[1]["dice_fake"]) == (pytest.approx(2 / 3), 1.0)
     assert manipulations[-1]["dice_fake"] is None  # a classifier draws no map
+    mask_areas = json.loads((results / "mask_areas.json").read_text())
+    assert len(mask_areas) == 8  # 2 models x 2 splits x 2 buckets holding fakes
+    for unchanged, small in zip(mask_areas[::2], mask_areas[1::2]):
+        assert (unchanged["mask_area"], unchanged["recall"], unchanged["fake_frames"]) == ("none", 0.0, 2)
+        assert (small["mask_area"], small["recall"], small["roc_auc"], small["fake_frames"]) == ("5-10%", 1.0, 1.0, 5)
+    assert (mask_areas[0]["dice_fake"], mask_areas[1]["dice_fake"]) == (1.0, pytest.approx(4 / 5))
 
     written = sorted(path.name for path in results.iterdir())
     assert written == sorted([
         "README.md", "config.json",
-        *(f"{table}.{ext}" for table in ("frames", "videos", "localisation", "manipulations")
+        *(f"{table}.{ext}" for table in ("frames", "videos", "localisation", "manipulations", "mask_areas")
           for ext in ("md", "csv", "json")),
         *(f"pr_{level}_evaluation_toy_synthetic_{split}.png" for level in ("frames", "videos")
           for split in ("test", "validation")),
@@ -192,6 +201,8 @@ def test_evaluate_writes_tables_plots_and_readme(models, data_dir, tmp_path, cap
     assert ("| bright_classifier | classifier | 1.000 | 0.714 | 0.833 | 1.000 | 0.500 | 0.667 | 0.500 | default |"
             in printed)
     assert "By manipulation method\n| model | kind | dataset | manipulation | recall | roc_auc |" in printed
+    assert ("By the share of the face crop the difference mask covers\n| model | kind | dataset | mask_area | recall |"
+            in printed)
 
 
 def test_study_thresholds_sit_beside_the_searched_ones(models, data_dir, tmp_path):

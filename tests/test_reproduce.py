@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from dfseg_tf.evaluation import tables
+from dfseg_tf.evaluation import scores, tables
 from dfseg_tf.models.card import ModelCard
 from experiments import reproduce, train_unet
 
@@ -67,6 +67,9 @@ def test_main_job_prints_the_study_table_of_every_data_set(main_job):
     methods = {f"faceforensics/{method}" for method in ("Deepfakes", "Face2Face", "FaceShifter", "FaceSwap", "NeuralTextures")}
     assert {row["manipulation"] for row in manipulations} == methods
     assert len(manipulations) == len(methods) * (len(JOB_MODELS) + 2)
+    mask_areas = json.loads((results / "mask_areas.json").read_text())
+    assert {row["dataset"] for row in mask_areas} == set(test_sets)
+    assert {row["mask_area"] for row in mask_areas} <= set(scores.mask_area_buckets())
     readme = (results / "README.md").read_text()
     assert "Best F1 in-domain" in readme and "## Training budgets" in readme
     assert "(a smaller budget than the U-Nets')" in readme

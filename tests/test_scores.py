@@ -102,6 +102,34 @@ def test_per_manipulation_without_reals_or_dices_gives_nan():
     assert math.isnan(row["roc_auc"]) and math.isnan(row["dice_fake"])
 
 
+def test_mask_area_buckets_go_up_on_an_edge():
+    assert scores.mask_area_buckets() == ["none", "< 5%", "5-10%", "10-20%", ">= 20%"]
+    areas = [0.0, 0.001, 0.0499, 0.05, 0.0999, 0.1, 0.2, 1.0]
+    assert [scores.mask_area_bucket(area) for area in areas] == [
+        "none", "< 5%", "< 5%", "5-10%", "5-10%", "10-20%", ">= 20%", ">= 20%"]
+    assert scores.mask_area_buckets((0.25,)) == ["none", "< 25%", ">= 25%"]
+
+
+def test_per_mask_area_scores_each_size_of_fake_against_all_reals_by_hand():
+    labels = [0, 0, 0, 1, 1, 1, 1, 1]
+    frame_scores = [0.1, 0.3, 0.6, 0.2, 0.4, 0.9, 0.8, 0.7]
+    areas = [0.0, 0.0, 0.0, 0.02, 0.04, 0.5, 0.3, 0.12]
+    dices = [1.0, 1.0, 0.0, 0.0, 0.2, 0.9, 0.7, 0.5]
+    small, medium, large = scores.per_mask_area(labels, frame_scores, areas, 0.5, dices)
+    # small: 0.2 and 0.4 against the reals 0.1, 0.3, 0.6: 1 + 2 of 6 pairs won, none fires.
+    assert small == {"mask_area": "< 5%", "recall": 0.0, "roc_auc": pytest.approx(3 / 6),
+                     "dice_fake": pytest.approx(0.1), "fake_frames": 2, "real_frames": 3}
+    # 10-20%: 0.7 outranks every real; the empty 5-10% bucket has no row.
+    assert medium == {"mask_area": "10-20%", "recall": 1.0, "roc_auc": 1.0,
+                      "dice_fake": pytest.approx(0.5), "fake_frames": 1, "real_frames": 3}
+    assert (large["mask_area"], large["recall"], large["dice_fake"], large["fake_frames"]) == (
+        ">= 20%", 1.0, pytest.approx(0.8), 2)
+
+
+def test_per_mask_area_of_a_split_without_fakes_has_no_rows():
+    assert scores.per_mask_area([0, 0], [0.3, 0.7], [0.0, 0.0], 0.5) == []
+
+
 def test_per_video_applies_the_more_than_half_rule():
     video_ids = ["a"] * 4 + ["b"] * 3 + ["c"] * 2
     labels = [1] * 4 + [1] * 3 + [0] * 2

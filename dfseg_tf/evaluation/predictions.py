@@ -1,7 +1,7 @@
 """Stream a saved model over ``dfdc_masks`` examples, keeping one score per frame.
 
 Memory is flat in the number of frames: per frame only scalars are kept (video id,
-label, frame score, Dice); maps are dropped after each batch, except a fixed number
+label, frame score, Dice, mask area); maps are dropped after each batch, except a fixed number
 of best and worst Dice examples for the picture sheet.
 """
 
@@ -62,7 +62,8 @@ class FramePredictions:
     its untouched and manipulated pixels (``scores.pixel_histograms``), with
     ``official_frames`` the number of fake frames that had an official mask. ``sources``
     holds each frame's ``source`` feature (data set and method, e.g.
-    ``faceforensics/FaceSwap``).
+    ``faceforensics/FaceSwap``), ``mask_areas`` the share of its crop that its true
+    (difference) mask covers, 0 for a real frame.
     """
 
     video_ids: list[str]
@@ -75,6 +76,7 @@ class FramePredictions:
     pixel_histograms: dict = dataclasses.field(default_factory=dict)
     official_frames: int = 0
     sources: list[str] = dataclasses.field(default_factory=list)
+    mask_areas: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
     @property
     def frame_count(self) -> int:
@@ -221,6 +223,7 @@ class _Collector:
 
     def __init__(self, examples: int):
         self.video_ids, self.sources, self.labels, self.scores, self.dices, self.ious = [], [], [], [], [], []
+        self.mask_areas = []
         self.histograms = {}
         self.official_frames = 0
         self._examples = examples
@@ -232,6 +235,7 @@ class _Collector:
         self.video_ids.append(batch["video_id"][index].decode())
         self.sources.append(batch[SOURCE][index].decode() if SOURCE in batch else UNKNOWN_SOURCE)
         self.labels.append(int(batch["label"][index]))
+        self.mask_areas.append(float(np.mean(batch["mask"][index] > 0)))
         self.scores.append(score)
         self.dices.append(dice)
         self.ious.append(iou)
@@ -277,6 +281,7 @@ class _Collector:
             pixel_histograms=self.histograms,
             official_frames=self.official_frames,
             sources=self.sources,
+            mask_areas=np.asarray(self.mask_areas, dtype=np.float64),
         )
 
 

@@ -179,17 +179,68 @@ def per_manipulation(labels, scores, sources, threshold: float, dices=None) -> l
       ``roc_auc`` of its fakes against the reals (NaN without reals), ``dice_fake`` (mean
       over its fakes; NaN without ``dices``), ``fake_frames`` and ``real_frames``.
     """
+    fake_sources = {source for source, label in zip(sources, labels) if label == FAKE_LABEL}
+    return _per_group("manipulation", sorted(fake_sources), sources, labels, scores, threshold, dices)
+
+
+# The buckets of ``per_mask_area``: shares of the face crop that the true mask covers.
+MASK_AREA_EDGES = (0.05, 0.10, 0.20)
+NO_MASK = "none"
+
+
+def mask_area_buckets(edges=MASK_AREA_EDGES) -> list[str]:
+    """The buckets' names, smallest first: ``none``, ``< 5%``, ``5-10%``, ..., ``>= 20%``."""
+    percents = [f"{100 * edge:g}" for edge in edges]
+    middle = [f"{low}-{high}%" for low, high in zip(percents, percents[1:])]
+    return [NO_MASK, f"< {percents[0]}%", *middle, f">= {percents[-1]}%"]
+
+
+def mask_area_bucket(area: float, edges=MASK_AREA_EDGES) -> str:
+    """The bucket of a frame whose true mask covers ``area`` (0 to 1) of its crop; a
+    frame on an edge goes up (0.05 is ``5-10%``)."""
+    if area <= 0:
+        return NO_MASK
+    return mask_area_buckets(edges)[1 + int(np.searchsorted(edges, area, side="right"))]
+
+
+def per_mask_area(labels, scores, mask_areas, threshold: float, dices=None, *, edges=MASK_AREA_EDGES) -> list[dict]:
+    """How well fakes are found by the size of what was changed: one row per bucket of
+    the share of the crop their true mask covers (``mask_area_buckets``).
+
+    A small edit (the eyes, a mouth) gives the map little to find and the frame rule
+    needs a component of more than 100 pixels; a face swap covers most of the crop.
+    Each bucket's fake frames are scored against ALL real frames of the split.
+
+    Args:
+      labels: 1 for fake, 0 for real.
+      scores: continuous scores where the rule is ``score > threshold``.
+      mask_areas: per frame, the share (0 to 1) of the crop its true mask covers.
+      dices: per-frame Dice at ``threshold``, or None (classifiers).
+
+    Returns:
+      Rows for the buckets that hold fake frames, smallest first, with the columns of
+      ``per_manipulation`` and ``mask_area`` (the bucket) in place of ``manipulation``.
+    """
+    buckets = [mask_area_bucket(area, edges) for area in mask_areas]
+    held = {bucket for bucket, label in zip(buckets, labels) if label == FAKE_LABEL}
+    order = [bucket for bucket in mask_area_buckets(edges) if bucket in held]
+    return _per_group("mask_area", order, buckets, labels, scores, threshold, dices)
+
+
+def _per_group(key: str, groups: list, frame_groups, labels, scores, threshold: float, dices) -> list[dict]:
+    """One row per group in ``groups``: its fake frames' recall at ``threshold``, ROC-AUC
+    against all real frames and mean Dice (see ``per_manipulation``)."""
     labels = np.asarray(labels, dtype=np.int64)
     scores = np.asarray(scores, dtype=np.float64)
-    sources = np.asarray(sources, dtype=object)
+    frame_groups = np.asarray(frame_groups, dtype=object)
     dices = np.full(labels.shape, math.nan) if dices is None else np.asarray(dices, dtype=np.float64)
     real = labels != FAKE_LABEL
     rows = []
-    for source in sorted(set(sources[~real])):
-        fake = ~real & (sources == source)
+    for group in groups:
+        fake = ~real & (frame_groups == group)
         both = real | fake
         rows.append({
-            "manipulation": source,
+            key: group,
             "recall": float(np.mean(scores[fake] > threshold)),
             "roc_auc": float(metrics.roc_auc_score(labels[both], scores[both])) if real.any() else math.nan,
             "dice_fake": float(dices[fake].mean()),

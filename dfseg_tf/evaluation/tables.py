@@ -27,6 +27,10 @@ LOCALISATION_COLUMNS = _IDENTITY + (
 MANIPULATION_COLUMNS = _IDENTITY + (
     "manipulation", "recall", "roc_auc", "dice_fake", "fake_frames", "real_frames",
 ) + _THRESHOLD
+# Beyond the study: fakes by the share of the crop their true mask covers (small edits).
+MASK_AREA_COLUMNS = _IDENTITY + (
+    "mask_area", "recall", "roc_auc", "dice_fake", "fake_frames", "real_frames",
+) + _THRESHOLD
 # The study's table: one row per model (and t), frame and video precision, recall and F1.
 STUDY_COLUMNS = ("model", "kind") + tuple(f"frame_{name}" for name in _STUDY) + tuple(
     f"video_{name}" for name in _STUDY) + _ORIGIN
