@@ -80,7 +80,8 @@ def _report(data_dir) -> dict:
 
 
 def test_tfds_builder_test_case_passes_for_every_config_on_dummy_data():
-    result = _run("pytest", "-v", "-p", "no:cacheprovider", "dfdc_masks/dfdc_masks_dataset_builder_test.py")
+    # -n 0: without setup.cfg's pytest-xdist workers, -v prints "Class::test PASSED" lines
+    result = _run("pytest", "-v", "-n", "0", "-p", "no:cacheprovider", "dfdc_masks/dfdc_masks_dataset_builder_test.py")
     assert result.returncode == 0, result.output[-4000:]
     for test_class in ("SyntheticTest", "DfdcTest", "FaceForensicsTest", "DfdTest", "SelfBlendedTest"):
         assert f"{test_class}::test_download_and_prepare_as_dataset PASSED" in result.output
