@@ -10,7 +10,7 @@ import pytest
 
 from dfseg_tf.evaluation import scores, tables
 from dfseg_tf.models.card import ModelCard
-from experiments import reproduce, train_unet
+from experiments import reproduce
 
 MODELS = reproduce.MODELS
 UNETS = reproduce.UNETS
@@ -143,15 +143,6 @@ def test_the_estimate_follows_the_cpu_s_policy_and_the_classifiers_input_size():
     assert reproduce._trained_frames(config, "xception", 800) == pytest.approx(128 * (72 / 299) ** 2)
     full_size = reproduce.parse_flags(["--classifier-input-size", "299", "--classifier-max-batches", "100"])
     assert reproduce._trained_frames(full_size, "xception", 800) == 800
-
-
-def test_a_short_unet_fit_on_the_synthetic_records_lowers_the_loss(synthetic_records, tmp_path):
-    result = train_unet.run(train_unet.TrainConfig(
-        model="unet_v1", dataset=synthetic_records.name, data_dir=str(synthetic_records.data_dir),
-        output_dir=str(tmp_path / "run"), epochs=3, learning_rate=1e-3, verbose=0,
-    ))
-    losses = result["history"]["loss"]
-    assert losses[-1] < losses[0], losses
 
 
 def test_timings_keep_a_reused_stage_s_figures_and_mark_a_resumed_training(tmp_path):

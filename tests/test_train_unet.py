@@ -224,3 +224,12 @@ def test_cpu_bfloat16_is_read_from_the_cpu_flags(tmp_path, flags, native):
     cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU bf16\nflags\t\t: {flags}\n\n")
     assert cpu_has_native_bfloat16(cpuinfo) is native
     assert cpu_has_native_bfloat16(tmp_path / "absent") is False
+
+
+def test_a_short_unet_fit_on_the_synthetic_records_lowers_the_loss(synthetic_records, tmp_path):
+    result = run(TrainConfig(
+        model="unet_v1", dataset=synthetic_records.name, data_dir=str(synthetic_records.data_dir),
+        output_dir=str(tmp_path / "run"), epochs=3, learning_rate=1e-3, verbose=0,
+    ))
+    losses = result["history"]["loss"]
+    assert losses[-1] < losses[0], losses
