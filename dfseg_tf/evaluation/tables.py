@@ -23,14 +23,12 @@ LOCALISATION_COLUMNS = _IDENTITY + (
     "iou_fake", "dice_fake", "dice_all", "pixel_roc_auc", "pixel_ap", "official_pixel_roc_auc", "official_pixel_ap",
     "frames", "fake_frames", "official_frames",
 ) + _THRESHOLD
+# A group of fakes (scores.per_manipulation, scores.per_mask_area) against all real frames.
+_FAKE_GROUP = ("recall", "roc_auc", "dice_fake", "fake_frames", "real_frames")
 # Beyond the study: each kind of fake of a data set that has several (FF++'s methods).
-MANIPULATION_COLUMNS = _IDENTITY + (
-    "manipulation", "recall", "roc_auc", "dice_fake", "fake_frames", "real_frames",
-) + _THRESHOLD
+MANIPULATION_COLUMNS = _IDENTITY + ("manipulation",) + _FAKE_GROUP + _THRESHOLD
 # Beyond the study: fakes by the share of the crop their true mask covers (small edits).
-MASK_AREA_COLUMNS = _IDENTITY + (
-    "mask_area", "recall", "roc_auc", "dice_fake", "fake_frames", "real_frames",
-) + _THRESHOLD
+MASK_AREA_COLUMNS = _IDENTITY + ("mask_area",) + _FAKE_GROUP + _THRESHOLD
 # The study's table: one row per model (and t), frame and video precision, recall and F1.
 STUDY_COLUMNS = ("model", "kind") + tuple(f"frame_{name}" for name in _STUDY) + tuple(
     f"video_{name}" for name in _STUDY) + _ORIGIN
