@@ -43,6 +43,7 @@ from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus, write_faceforensics_co
 from dfseg_tf.method import FRAMES_PER_VIDEO, NVIDIA_LEARNING_RATE
 from dfseg_tf.models.card import ModelCard
 from dfseg_tf.models.classifiers import default_input_size
+from dfseg_tf.training.policy import cpu_has_amx
 from dfseg_tf.training.precision import gpus, resolve_precision
 from dfseg_tf.training.run_folder import RunFolder
 from experiments import evaluate, search_threshold, tfds_build, train_classifier, train_unet
@@ -93,6 +94,9 @@ EMBEDDED_DFDC_CONFIG = json.dumps({"name": f"synthetic_p{EMBEDDED_DFDC_PARTS}", 
 STUDY = Settings(frames_per_video=FRAMES_PER_VIDEO, unet_epochs=20, classifier_epochs=10,
                  learning_rate=NVIDIA_LEARNING_RATE, lr_schedule="constant", clip_norm=None, classifier_input_size=None, classifier_max_batches=None)
 
+# The kinds of 2-core CPU the job's costs were measured on, by how they train.
+AMX, AVX512_BF16, FLOAT32 = "amx", "avx512_bf16", "float32"
+
 # Seconds on 2 CPU cores, for the time the job prints before it trains (README, "Time on
 # your CPU"), under the policy ``--precision auto`` picks on the CPU. Per frame: ``build``, one
 # frame of a real video (decode, detect, mask, encode); per model, ``train``, one training
@@ -104,19 +108,31 @@ STUDY = Settings(frames_per_video=FRAMES_PER_VIDEO, unet_epochs=20, classifier_e
 MEASURED_SECONDS = {
     # AMX and AVX512-BF16 (mixed_bfloat16), where the job's 13 minutes were measured;
     # inference was not timed per model there: these give its searches and evaluation (93 s).
-    "mixed_bfloat16": {
+    # A GPU's estimate uses these too, and says how much faster it trains.
+    AMX: {
         "build": 0.25,
         "train": {"unet": 0.05, "unet_v1": 0.03, "xception": 0.08, "efficientnet_b7": 0.5},
         "inference": {"unet": 0.04, "unet_v1": 0.025, "xception": 0.08, "efficientnet_b7": 0.5},
         "train_run": {"xception": 25, "efficientnet_b7": 130},
         "load_run": {"xception": 3, "efficientnet_b7": 10},
     },
+    # AVX512-BF16 without AMX (mixed_bfloat16), a 2-core AMD EPYC: the U-Nets, the
+    # classifiers' runs and the loads from the embedded main job of a clean clone there
+    # (timings.json; the U-Nets' inference from their threshold searches, loading included),
+    # the classifiers' seconds a frame from train_on_batch / predict_on_batch at full size.
+    AVX512_BF16: {
+        "build": 0.25,
+        "train": {"unet": 0.143, "unet_v1": 0.041, "xception": 0.31, "efficientnet_b7": 1.8},
+        "inference": {"unet": 0.047, "unet_v1": 0.027, "xception": 0.076, "efficientnet_b7": 0.3},
+        "train_run": {"xception": 31, "efficientnet_b7": 165},
+        "load_run": {"xception": 3, "efficientnet_b7": 24},
+    },
     # AVX2 only (float32), a 2-core AMD EPYC: the U-Nets, the classifiers' runs and the loads
     # from the embedded main job of a clean clone there (timings.json; a U-Net's seconds a
     # frame include each epoch's validation), the classifiers' seconds a frame from
     # bench_train at full size. The build does not depend on bfloat16: its 0.25 is the other
     # machine's; here real FF++ c23 frames (smaller than DFDC's 1080p) took 0.1.
-    "float32": {
+    FLOAT32: {
         "build": 0.25,
         "train": {"unet": 0.48, "unet_v1": 0.2, "xception": 0.99, "efficientnet_b7": 5.1},
         "inference": {"unet": 0.14, "unet_v1": 0.05, "xception": 0.22, "efficientnet_b7": 1.0},
@@ -289,7 +305,8 @@ def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, poli
         them where that run finished.
     """
     on_gpu = bool(gpus())
-    costs = MEASURED_SECONDS["float32" if policy == "float32" else "mixed_bfloat16"]
+    kind = measured_kind(policy, on_gpu=on_gpu)
+    costs = MEASURED_SECONDS[kind]
     seconds, remarks = {}, {}
     if build:
         all_frames = sum(sum(splits.values()) for splits in frames.values())
@@ -317,10 +334,20 @@ def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, poli
     lines += [f"  {stage}: " + ("done (earlier run)" if value is None else _duration(value))
               + remarks.get(stage, "") for stage, value in seconds.items()]
     lines.append("  frames: " + ", ".join(f"{role} {sum(splits.values())}" for role, splits in frames.items()))
-    if policy == "float32" and not on_gpu:
+    if kind == FLOAT32 and not on_gpu:
         lines.append("  This CPU has no AMX or AVX512-BF16, so training runs in float32, several times slower "
                      "than where it has (README: Time on your CPU); --unet-epochs shortens the U-Nets' part.")
+    elif kind == AVX512_BF16:
+        lines.append("  This CPU has AVX512-BF16 but no AMX: mixed_bfloat16 trains unet about three times "
+                     "slower than with AMX (README: Time on your CPU); --unet-epochs shortens the U-Nets' part.")
     return "\n".join(lines)
+
+
+def measured_kind(policy: str, *, on_gpu: bool) -> str:
+    """Which of MEASURED_SECONDS' machines trains as this one does under ``policy``."""
+    if policy == "float32":
+        return FLOAT32
+    return AMX if on_gpu or cpu_has_amx() else AVX512_BF16
 
 
 def _trained_frames(config: ReproduceConfig, model: str, train_frames: int) -> float:

@@ -16,7 +16,7 @@ import tensorflow as tf
 from dfseg_tf.data import planted_square_dataset
 from dfseg_tf.models.card import ModelCard
 from dfseg_tf.training.callbacks import BestModelCheckpoint
-from dfseg_tf.training.policy import cpu_has_native_bfloat16
+from dfseg_tf.training.policy import cpu_has_amx, cpu_has_native_bfloat16
 from dfseg_tf.training.precision import apply_precision, resolve_precision
 from dfseg_tf.training.run_folder import RunFolder
 from dfseg_tf.training.strategy import distribution_strategy
@@ -216,14 +216,18 @@ def test_main_reports_a_bad_tf_config_in_one_line(tmp_path, monkeypatch):
     assert str(exit_info.value.code).startswith("train_unet: error: TF_CONFIG is not valid JSON: ")
 
 
-@pytest.mark.parametrize("flags,native", [
-    ("fpu sse2 avx2 avx512f", False), ("fpu avx512f avx512_bf16", True), ("fpu amx_tile amx_bf16", True),
+@pytest.mark.parametrize("flags,native,amx", [
+    ("fpu sse2 avx2 avx512f", False, False),
+    ("fpu avx512f avx512_bf16", True, False),
+    ("fpu amx_tile amx_bf16", True, True),
 ])
-def test_cpu_bfloat16_is_read_from_the_cpu_flags(tmp_path, flags, native):
+def test_cpu_bfloat16_is_read_from_the_cpu_flags(tmp_path, flags, native, amx):
     cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU bf16\nflags\t\t: {flags}\n\n")
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU amx_bf16\nflags\t\t: {flags}\n\n")
     assert cpu_has_native_bfloat16(cpuinfo) is native
+    assert cpu_has_amx(cpuinfo) is amx
     assert cpu_has_native_bfloat16(tmp_path / "absent") is False
+    assert cpu_has_amx(tmp_path / "absent") is False
 
 
 def test_a_short_unet_fit_on_the_synthetic_records_lowers_the_loss(synthetic_records, tmp_path):

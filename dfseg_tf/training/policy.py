@@ -13,19 +13,31 @@ CPU_BFLOAT16_FLAGS = ("amx_bf16", "avx512_bf16")
 _CPUINFO = pathlib.Path("/proc/cpuinfo")
 
 
-def cpu_has_native_bfloat16(cpuinfo=_CPUINFO) -> bool:
-    """Whether the CPU computes bfloat16 natively, from the ``flags`` lines of ``cpuinfo``
-    (Linux); False where the file is absent (macOS, Windows: float32 is the safe choice)."""
+def cpu_flags(cpuinfo=_CPUINFO) -> set[str]:
+    """The feature flags of the CPU, from the ``flags`` lines of ``cpuinfo`` (Linux); empty
+    where the file is absent (macOS, Windows)."""
     try:
         text = pathlib.Path(cpuinfo).read_text()
     except OSError:
-        return False
+        return set()
     flags = set()
     for line in text.splitlines():
         name, _, values = line.partition(":")
         if name.strip() == "flags":
             flags.update(values.split())
-    return any(flag in flags for flag in CPU_BFLOAT16_FLAGS)
+    return flags
+
+
+def cpu_has_native_bfloat16(cpuinfo=_CPUINFO) -> bool:
+    """Whether the CPU computes bfloat16 natively (AMX or AVX512-BF16); False where
+    ``cpuinfo`` is absent (float32 is the safe choice)."""
+    return any(flag in cpu_flags(cpuinfo) for flag in CPU_BFLOAT16_FLAGS)
+
+
+def cpu_has_amx(cpuinfo=_CPUINFO) -> bool:
+    """Whether the CPU has AMX's bfloat16 tiles, which train the U-Nets about three times
+    as fast again as AVX512-BF16 alone does (README, "Time on your CPU")."""
+    return "amx_bf16" in cpu_flags(cpuinfo)
 
 
 def auto_policy(gpu_capabilities) -> str:

@@ -3,10 +3,10 @@
 ``auto`` means mixed precision on a GPU (bfloat16 where the GPU computes it natively,
 compute capability 8.0 and newer; float16 otherwise); on a CPU, mixed_bfloat16 where the
 CPU computes bfloat16 natively (AMX or AVX512-BF16, which oneDNN uses: measured 3.6x
-the float32 speed for ``unet`` training, 2.1x for ``unet_v1``, see README) and float32
-elsewhere (emulated bfloat16 is slower than float32). Under ``mixed_float16`` Keras'
-``compile`` wraps the optimizer in a LossScaleOptimizer by itself; bfloat16 needs no
-loss scaling.
+the float32 speed for ``unet`` training, 2.1x for ``unet_v1`` with AMX, 2.0x and 4.0x
+with AVX512-BF16 alone, see README) and float32 elsewhere (emulated bfloat16 is slower
+than float32). Under ``mixed_float16`` Keras' ``compile`` wraps the optimizer in a
+LossScaleOptimizer by itself; bfloat16 needs no loss scaling.
 """
 
 import logging
