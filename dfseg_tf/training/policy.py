@@ -35,8 +35,8 @@ def cpu_has_native_bfloat16(cpuinfo=_CPUINFO) -> bool:
 
 
 def cpu_has_amx(cpuinfo=_CPUINFO) -> bool:
-    """Whether the CPU has AMX's bfloat16 tiles, which train the U-Nets about three times
-    as fast again as AVX512-BF16 alone does (README, "Time on your CPU")."""
+    """Whether the CPU has AMX's bfloat16 tiles, which train ``unet`` about three times as
+    fast as AVX512-BF16 alone does (README, "Time on your CPU")."""
     return "amx_bf16" in cpu_flags(cpuinfo)
 
 
