@@ -97,6 +97,12 @@ STUDY = Settings(frames_per_video=FRAMES_PER_VIDEO, unet_epochs=20, classifier_e
 # The kinds of 2-core CPU the job's costs were measured on, by how they train.
 AMX, AVX512_BF16, FLOAT32 = "amx", "avx512_bf16", "float32"
 
+# What the estimate adds on a CPU slower than the AMX machine.
+SLOWER_THAN_AMX = {
+    FLOAT32: "This CPU has no AMX or AVX512-BF16, so training runs in float32, several times slower than where it has",
+    AVX512_BF16: "This CPU has AVX512-BF16 but no AMX: mixed_bfloat16 trains unet about three times slower than with AMX",
+}
+
 # Seconds on 2 CPU cores, for the time the job prints before it trains (README, "Time on
 # your CPU"), under the policy ``--precision auto`` picks on the CPU. Per frame: ``build``, one
 # frame of a real video (decode, detect, mask, encode); per model, ``train``, one training
@@ -334,12 +340,8 @@ def estimate(config: ReproduceConfig, frames: dict[str, dict[str, int]], *, poli
     lines += [f"  {stage}: " + ("done (earlier run)" if value is None else _duration(value))
               + remarks.get(stage, "") for stage, value in seconds.items()]
     lines.append("  frames: " + ", ".join(f"{role} {sum(splits.values())}" for role, splits in frames.items()))
-    if kind == FLOAT32 and not on_gpu:
-        lines.append("  This CPU has no AMX or AVX512-BF16, so training runs in float32, several times slower "
-                     "than where it has (README: Time on your CPU); --unet-epochs shortens the U-Nets' part.")
-    elif kind == AVX512_BF16:
-        lines.append("  This CPU has AVX512-BF16 but no AMX: mixed_bfloat16 trains unet about three times "
-                     "slower than with AMX (README: Time on your CPU); --unet-epochs shortens the U-Nets' part.")
+    if kind in SLOWER_THAN_AMX and not on_gpu:
+        lines.append(f"  {SLOWER_THAN_AMX[kind]} (README: Time on your CPU); --unet-epochs shortens the U-Nets' part.")
     return "\n".join(lines)
 
 

@@ -142,7 +142,7 @@ def test_the_estimate_follows_the_cpu_s_policy_and_the_classifiers_input_size(mo
         float32, avx512_bf16, amx = (_minutes(text, f"train {model}") for text in (on_float32, on_avx512_bf16, on_bfloat16))
         assert float32 > avx512_bf16 > amx and float32 > 3 * amx
     # the embedded default: 8 epochs of the 800 frames
-    unet_seconds = 800 * 8 * reproduce.MEASURED_SECONDS["float32"]["train"]["unet"]
+    unet_seconds = 800 * 8 * reproduce.MEASURED_SECONDS[reproduce.FLOAT32]["train"]["unet"]
     assert _minutes(on_float32, "train unet") == pytest.approx(unet_seconds / 60, abs=3)  # shown to 0.1 h
     # a classifier: 8 batches of 16 frames, at 72 px instead of Xception's own 299
     assert reproduce._trained_frames(config, "xception", 800) == pytest.approx(128 * (72 / 299) ** 2)
