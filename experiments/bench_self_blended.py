@@ -12,8 +12,11 @@ domain on the synthetic test split: frame ROC-AUC (the frame rule's score, so no
 threshold is involved) and the mean per-image Dice of the map at 0.5 over fake frames,
 against the data set's difference masks. Two masks that know nothing of the fake are the
 references a model must beat to be localising anything: the whole crop, and the ellipse
-of the face box the crop margin implies (an "all-face" mask). Every corpus, build and run is kept under
-``--work-dir`` and reused, so a rerun only does what is missing.
+of the face box the crop margin implies (an "all-face" mask). With several ``--seeds`` the
+three models are trained once per seed, and the summary gives each cell's mean and range
+over the seeds and, per data set not trained on, in how many seeds (b) and (c) beat (a)'s
+frame ROC-AUC: one seed is one draw, and at this size the seed can decide. Every corpus,
+build and run is kept under ``--work-dir`` and reused, so a rerun only does what is missing.
 """
 
 import argparse
@@ -42,6 +45,8 @@ from experiments.bench_output import write_and_print
 
 MINIATURES = {"faceforensics": write_faceforensics_corpus, "dfd": write_dfd_corpus, "celebdf": write_celebdf_corpus}
 TRAINED_ON = {"dfdc": ("synthetic",), "self_blended": ("self_blended",), "both": ("synthetic", "self_blended")}
+BASELINE = "dfdc"  # (a): what self-blended training must beat on the data sets it was not trained on
+IN_DOMAIN = "synthetic (in domain)"
 DICE_THRESHOLD = 0.5
 REFERENCE_MASKS = ("all-crop mask", "face-ellipse mask")
 
@@ -88,19 +93,19 @@ def _miniature(root: pathlib.Path, write) -> pathlib.Path:
     return root
 
 
-def train_models(args, names: dict[str, str]) -> dict[str, dict]:
-    """Trains (or reuses) one U-Net per variant; variant -> {model path, seconds, trained_on}."""
+def train_models(args, names: dict[str, str], seed: int) -> dict[str, dict]:
+    """Trains (or reuses) one U-Net per variant from ``seed``; variant -> {model path, seconds, trained_on}."""
     work = pathlib.Path(args.work_dir)
     trained = {}
     for variant, datasets in TRAINED_ON.items():
         settings = (f"{args.model}_p{args.corpus_parts}_f{args.frames}_e{args.epochs}_lr{args.learning_rate:g}"
-                    f"_{args.lr_schedule}_clip{args.clip_norm}_seed{args.seed}")
+                    f"_{args.lr_schedule}_clip{args.clip_norm}_seed{seed}")
         run_dir = work / "runs" / f"{variant}_{settings}"
         config = train_unet.TrainConfig(
             model=args.model, dataset="+".join(names[short] for short in datasets), data_dir=str(work / "tfds"),
             output_dir=str(run_dir), epochs=args.epochs, batch_size=args.batch_size, precision=args.precision,
             learning_rate=args.learning_rate, lr_schedule=args.lr_schedule, clip_norm=args.clip_norm,
-            seed=args.seed, max_train_batches=args.max_train_batches, verbose=2 if args.verbose else 0,
+            seed=seed, max_train_batches=args.max_train_batches, verbose=2 if args.verbose else 0,
         )
         started = time.process_time()
         run_folder = RunFolder(run_dir)
@@ -117,7 +122,7 @@ def train_models(args, names: dict[str, str]) -> dict[str, dict]:
 
 def evaluation_sets(names: dict[str, str], data_dir) -> dict[str, tuple[str, list[str]]]:
     """Short name -> (TFDS name, splits): every split of the other data sets, the synthetic test split."""
-    sets = {"synthetic (in domain)": (names["synthetic"], ["test"])}
+    sets = {IN_DOMAIN: (names["synthetic"], ["test"])}
     for short, name in names.items():
         if short not in ("synthetic", "self_blended"):
             splits = tfds.builder(name, data_dir=data_dir).info.splits
@@ -144,51 +149,115 @@ def reference_dices(dataset) -> dict[str, float]:
             for name, reference in references.items()}
 
 
-def evaluate(trained: dict, sets: dict, data_dir, batch_size: int) -> list[dict]:
-    """One row per model and evaluation set, and one for the all-crop mask."""
-    models = {variant: load_model(run["model"]) for variant, run in trained.items()}
+def evaluate(trained: dict[int, dict], sets: dict, data_dir, batch_size: int) -> list[dict]:
+    """One row per seed, model and evaluation set, and one per reference mask and set."""
+    models = {seed: {variant: load_model(run["model"]) for variant, run in runs.items()}
+              for seed, runs in trained.items()}
     rows = []
     for set_name, (name, splits) in sets.items():
         dataset = functools.reduce(tf.data.Dataset.concatenate, [load_split(name, split, data_dir) for split in splits])
         rows += [{"model": reference, "dataset": set_name, "frame_roc_auc": None, "fake_dice": round(dice, 4)}
                  for reference, dice in reference_dices(dataset).items()]
-        for variant, (model, card) in models.items():
-            predicted = predictions.predict_frames(model, card, dataset, threshold=DICE_THRESHOLD,
-                                                   batch_size=batch_size, examples=0)
-            detection = scores.detection_scores(predicted.labels, predicted.scores, DICE_THRESHOLD)
-            dice = scores.mean_dice(predicted.dices, predicted.labels)
-            rows.append({
-                "model": variant, "dataset": set_name, "frame_roc_auc": round(detection["roc_auc"], 4),
-                "fake_dice": round(dice["dice_fake"], 4), "frames": dice["frames"], "fake_frames": dice["fake_frames"],
-            })
+        for seed, seed_models in models.items():
+            for variant, (model, card) in seed_models.items():
+                predicted = predictions.predict_frames(model, card, dataset, threshold=DICE_THRESHOLD,
+                                                       batch_size=batch_size, examples=0)
+                detection = scores.detection_scores(predicted.labels, predicted.scores, DICE_THRESHOLD)
+                dice = scores.mean_dice(predicted.dices, predicted.labels)
+                rows.append({
+                    "model": variant, "seed": seed, "dataset": set_name,
+                    "frame_roc_auc": round(detection["roc_auc"], 4), "fake_dice": round(dice["dice_fake"], 4),
+                    "frames": dice["frames"], "fake_frames": dice["fake_frames"],
+                })
     return rows
 
 
+def summarise_seeds(rows: list[dict]) -> list[dict]:
+    """Per model and data set, over the seeds: mean, min and max of frame ROC-AUC and of fake-frame Dice.
+
+    Reference-mask rows (no seed) are left out: they do not depend on training.
+    """
+    cells = {}
+    for row in rows:
+        if "seed" in row:
+            cells.setdefault((row["model"], row["dataset"]), []).append(row)
+    summary = []
+    for (model, dataset), cell_rows in cells.items():
+        entry = {"model": model, "dataset": dataset, "seeds": sorted(row["seed"] for row in cell_rows)}
+        for metric in ("frame_roc_auc", "fake_dice"):
+            values = np.array([row[metric] for row in cell_rows], dtype=np.float64)
+            entry[metric] = {"mean": round(float(values.mean()), 4), "min": float(values.min()),
+                             "max": float(values.max())}
+        summary.append(entry)
+    return summary
+
+
+def seeds_beating_baseline(rows: list[dict], baseline: str = BASELINE) -> list[dict]:
+    """Per challenger model and data set not trained on: in how many seeds its frame ROC-AUC is above
+    ``baseline``'s (a tie is not a win), of the seeds both were scored in."""
+    auc = {(row["model"], row["seed"], row["dataset"]): row["frame_roc_auc"] for row in rows if "seed" in row}
+    challengers = [model for model in TRAINED_ON if model != baseline]
+    datasets = list(dict.fromkeys(dataset for _, _, dataset in auc if dataset != IN_DOMAIN))
+    seeds = sorted({seed for _, seed, _ in auc})
+    counts = []
+    for model in challengers:
+        for dataset in datasets:
+            pairs = [(auc[model, seed, dataset], auc[baseline, seed, dataset]) for seed in seeds
+                     if (model, seed, dataset) in auc and (baseline, seed, dataset) in auc]
+            counts.append({"model": model, "dataset": dataset, "seeds": len(pairs),
+                           "wins": sum(challenger > base for challenger, base in pairs)})
+    return counts
+
+
 def print_table(results: dict) -> None:
-    datasets = list(dict.fromkeys(row["dataset"] for row in results["rows"]))
-    models = list(dict.fromkeys(row["model"] for row in results["rows"]))
-    cell = {(row["model"], row["dataset"]): row for row in results["rows"]}
-    print("frame ROC-AUC / fake-frame Dice at 0.5, by training data (rows) and evaluation data (columns)\n")
+    rows = results["rows"]
+    seeds = sorted({row["seed"] for row in rows if "seed" in row})
+    for seed in seeds:
+        cells = {(row["model"], row["dataset"]): _cell(row) for row in rows if row.get("seed", seed) == seed}
+        _print_grid(f"frame ROC-AUC / fake-frame Dice at 0.5, seed {seed}, by training data (rows) and "
+                    "evaluation data (columns)", cells)
+    if len(seeds) > 1:
+        cells = {(row["model"], row["dataset"]): _cell(row) for row in rows if "seed" not in row}
+        cells.update({(entry["model"], entry["dataset"]): " / ".join(_mean_and_range(entry[metric])
+                                                                     for metric in ("frame_roc_auc", "fake_dice"))
+                      for entry in results["summary"]})
+        _print_grid(f"mean [min, max] over seeds {', '.join(map(str, seeds))}: frame ROC-AUC / fake-frame Dice", cells)
+        wins = {(count["model"], count["dataset"]): f"{count['wins']} of {count['seeds']}"
+                for count in results["seeds_beating_baseline"]}
+        _print_grid(f"seeds in which the row's frame ROC-AUC is above ({BASELINE})'s, on data not trained on", wins)
+
+
+def _cell(row: dict) -> str:
+    auc = "-" if row["frame_roc_auc"] is None else f"{row['frame_roc_auc']:.3f}"
+    return f"{auc} / {row['fake_dice']:.3f}"
+
+
+def _mean_and_range(statistics: dict) -> str:
+    return f"{statistics['mean']:.3f} [{statistics['min']:.3f}, {statistics['max']:.3f}]"
+
+
+def _print_grid(title: str, cells: dict[tuple[str, str], str]) -> None:
+    """A markdown table: one row per model, one column per data set, in first-seen order."""
+    models = list(dict.fromkeys(model for model, _ in cells))
+    datasets = list(dict.fromkeys(dataset for _, dataset in cells))
+    print(f"{title}\n")
     print("| trained on | " + " | ".join(datasets) + " |")
     print("|---" * (len(datasets) + 1) + "|")
     for model in models:
-        values = []
-        for dataset in datasets:
-            row = cell.get((model, dataset))
-            auc = "-" if row is None or row["frame_roc_auc"] is None else f"{row['frame_roc_auc']:.3f}"
-            values.append(f"{auc} / {row['fake_dice']:.3f}" if row else "")
-        print(f"| {model} | " + " | ".join(values) + " |")
+        print(f"| {model} | " + " | ".join(cells.get((model, dataset), "") for dataset in datasets) + " |")
+    print()
 
 
 def run(args) -> dict:
     started = time.process_time()
     names = prepare_data(args)
-    trained = train_models(args, names)
+    trained = {seed: train_models(args, names, seed) for seed in args.seeds}
     data_dir = str(pathlib.Path(args.work_dir) / "tfds")
     rows = evaluate(trained, evaluation_sets(names, data_dir), data_dir, args.batch_size)
     return {
         "settings": {key: value for key, value in vars(args).items() if key != "output"},
-        "datasets": names, "models": trained, "rows": rows,
+        "datasets": names, "models": {str(seed): runs for seed, runs in trained.items()}, "rows": rows,
+        "summary": summarise_seeds(rows), "seeds_beating_baseline": seeds_beating_baseline(rows),
         "cpu_seconds": round(time.process_time() - started, 1),
     }
 
@@ -220,7 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="clip each gradient to this L2 norm (None: no clipping; the main job clips at 1.0)")
     size.add_argument("--max-train-batches", type=int, default=None, help="batches per epoch (None: all)")
     size.add_argument("--precision", default="auto", help="dtype policy, as train_unet's --precision")
-    size.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and mixing")
+    size.add_argument("--seeds", "--seed", type=int, nargs="+", default=[0],
+                      help="seeds of weights, shuffling and mixing: the three models are trained once per seed, "
+                           "and several seeds add a summary (mean and range per cell, and the seeds in which (b) "
+                           "and (c) beat (a) on the data sets not trained on)")
     size.add_argument("--verbose", action="store_true", help="show the builds' and fits' output")
     return parser
 
