@@ -33,7 +33,7 @@ import tensorflow_datasets as tfds
 from dfseg_tf.corpus import CorpusSpec, write_dfd_corpus, write_faceforensics_corpus
 from dfseg_tf.corpus.celebdf import write_celebdf_corpus
 from dfseg_tf.data import load_split
-from dfseg_tf.evaluation import predictions, scores
+from dfseg_tf.evaluation import predictions, scores, tables
 from dfseg_tf.extraction import ExtractionConfig
 from dfseg_tf.extraction.self_blend import centred_face_box
 from dfseg_tf.models.saved import load_model
@@ -237,15 +237,12 @@ def _mean_and_range(statistics: dict) -> str:
 
 
 def _print_grid(title: str, cells: dict[tuple[str, str], str]) -> None:
-    """A markdown table: one row per model, one column per data set, in first-seen order."""
-    models = list(dict.fromkeys(model for model, _ in cells))
+    """One row per model, one column per data set, in first-seen order (``n/a`` where a cell is missing)."""
     datasets = list(dict.fromkeys(dataset for _, dataset in cells))
-    print(f"{title}\n")
-    print("| trained on | " + " | ".join(datasets) + " |")
-    print("|---" * (len(datasets) + 1) + "|")
-    for model in models:
-        print(f"| {model} | " + " | ".join(cells.get((model, dataset), "") for dataset in datasets) + " |")
-    print()
+    rows = {}
+    for (model, dataset), cell in cells.items():
+        rows.setdefault(model, {"trained on": model})[dataset] = cell
+    print(f"{title}\n\n" + tables.markdown_table(rows.values(), ["trained on", *datasets]))
 
 
 def run(args) -> dict:
