@@ -1,6 +1,7 @@
 """From listed videos to examples, on the miniature corpus: masks, reuse of boxes, every fault skipped."""
 
 import collections
+import dataclasses
 
 import cv2
 import numpy as np
@@ -27,6 +28,7 @@ from dfseg_tf.extraction import (
     extract_video,
 )
 from dfseg_tf.extraction.detectors import default_detector
+from dfseg_tf.extraction.video import sample_frame_indices
 from dfseg_tf.sources import VideoEntry, list_dfd, list_dfdc, list_dfdc_test_set, list_faceforensics
 
 FRAMES = 4
@@ -212,12 +214,52 @@ def test_a_fake_is_cropped_on_the_face_it_changed_and_frames_whose_change_is_els
     assert all(e.box[2] - e.box[0] > 200 for e in real)  # a real video is cropped on its main (larger) face
 
 
+def test_a_face2face_fake_cropped_narrower_and_longer_than_its_original_is_put_back_in_its_place(tmp_path, detector):
+    """FaceForensics++ Face2Face renders a centred window of its target 16-31 px narrower
+    (854 -> 832) and runs past the target's end; here 480x360 -> 464x352, 6 frames -> 9.
+    The fake's frames are compared in their place in the original's, over the original's 6."""
+    original = _two_faces_frame()
+    changed = original.copy()
+    cv2.ellipse(changed, GRACE_FACE_CENTRE, (28, 36), 0, 0, 360, (200, 60, 160), -1)
+    window = (slice(4, 356), slice(8, 472))  # 352 rows, 464 columns, centred
+    official = np.zeros(original.shape, np.uint8)
+    cv2.ellipse(official, GRACE_FACE_CENTRE, (28, 36), 0, 0, 360, (255, 255, 255), -1)
+    write_h264(tmp_path / "000.mp4", [original] * 6)
+    write_h264(tmp_path / "000_001.mp4", [changed[window]] * 9)
+    write_h264(tmp_path / "mask.mp4", [official[window]] * 9)
+    fake = VideoEntry("Face2Face/000_001", tmp_path / "000_001.mp4", "fake", "test", "faceforensics/Face2Face",
+                      "000", tmp_path / "000.mp4", mask_path=tmp_path / "mask.mp4")
+
+    examples = extract_video(fake, ExtractionConfig(frames_per_video=3), detector=detector)
+
+    assert [e.frame_index for e in examples] == sample_frame_indices(6, 3) != sample_frame_indices(9, 3)
+    truth = np.repeat(official[None, ..., 0] > 0, 6, axis=0)
+    for example in examples:
+        x0, y0, x1, y1 = example.box  # in the original's pixels, around the changed face
+        assert x0 <= GRACE_FACE_CENTRE[0] < x1 and y0 <= GRACE_FACE_CENTRE[1] < y1 and x1 - x0 < 200
+        planted = _planted_crop(truth, example)
+        assert _iou(planted, example.mask[..., 0]) >= 0.7
+        assert _iou(planted, example.official_mask[..., 0]) >= 0.9  # the mask video is put back too
+    with pytest.raises(VideoSkipped, match=r"^size mismatch: .*000_001.mp4: 464x352, original .*000.mp4 is 480x360"):
+        extract_video(fake, ExtractionConfig(frames_per_video=3, allow_cropped_fake=False), detector=detector)
+    with pytest.raises(VideoSkipped, match=r"^length mismatch: .*000_001.mp4: 9 frames, original .*000.mp4 has 6"):
+        extract_video(fake, ExtractionConfig(frames_per_video=3, allow_longer_fake=False), detector=detector)
+    deepfake = dataclasses.replace(fake, source="faceforensics/Deepfakes")  # a face swap keeps the size
+    with pytest.raises(VideoSkipped, match=r"^size mismatch"):
+        extract_video(deepfake, ExtractionConfig(frames_per_video=3), detector=detector)
+
+
 def test_config_rejects_nonsense_and_says_which_sources_may_be_shorter():
     with pytest.raises(ValueError, match="frames_per_video must be at least 1, got 0"):
         ExtractionConfig(frames_per_video=0)
     assert ExtractionConfig().allows_shorter_fake("faceforensics/FaceSwap")
     assert not ExtractionConfig().allows_shorter_fake("dfdc")
     assert ExtractionConfig(allow_shorter_fake=True).allows_shorter_fake("dfdc")
+    assert ExtractionConfig().allows_longer_fake("faceforensics/Face2Face")
+    assert not ExtractionConfig().allows_longer_fake("faceforensics/FaceSwap")
+    assert ExtractionConfig().allows_shorter_fake("faceforensics/NeuralTextures")
+    assert ExtractionConfig().allows_cropped_fake("faceforensics/NeuralTextures")
+    assert not ExtractionConfig().allows_cropped_fake("faceforensics/Deepfakes")
 
 
 def _planted_crop(planted: np.ndarray, example) -> np.ndarray:

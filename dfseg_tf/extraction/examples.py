@@ -13,6 +13,7 @@ from dfseg_tf.extraction.faces import (
     FrameFaces,
     box_pixels,
     candidate_boxes,
+    centred_in,
     crop_face,
     main_face_boxes,
     manipulated_face,
@@ -35,6 +36,15 @@ from dfseg_tf.method import COMPONENT_PIXELS, FACE_SIZE, FRAMES_PER_VIDEO
 from dfseg_tf.sources.entry import VideoEntry
 
 logger = logging.getLogger(__name__)
+
+# A fake narrower or lower than its original by fewer pixels than this may be a centred
+# crop of it (``allow_cropped_fake``): Face2Face and NeuralTextures round the width down to a
+# multiple of 32.
+MAX_CROP = 32
+
+# The FaceForensics++ methods rendered by the Face2Face pipeline (NeuralTextures reuses its
+# tracking and rendering): their fakes may be cropped, shorter or longer than the target.
+_FACE2FACE_PIPELINE = ("faceforensics/Face2Face", "faceforensics/NeuralTextures")
 
 # Every 4th pixel of each row and column is enough to see whether two frames show the
 # same scene, at 1/16 of the cost of the full frame.
@@ -61,8 +71,20 @@ class ExtractionConfig:
       size: side of the square crops and masks.
       allow_shorter_fake: whether a fake may have fewer frames than its original (it is
         then aligned from frame 0 and sampled over its own length): True or False for
-        every source, or the ``VideoEntry.source`` values that may (FaceForensics++
-        FaceSwap by default).
+        every source, or the ``VideoEntry.source`` values that may (by default
+        FaceForensics++ FaceSwap, Face2Face and NeuralTextures, which end with the shorter
+        of their two videos or with their source video).
+      allow_longer_fake: the same for a fake with MORE frames than its original (aligned
+        from frame 0, sampled over the original's length). FaceForensics++ Face2Face and
+        NeuralTextures run for their source video's length and, past the target's last
+        frame, replay the target backwards (measured on the FF++ c40 pairs of
+        docs/METHOD.md, section 2).
+      allow_cropped_fake: the same for a fake up to ``MAX_CROP - 1`` pixels narrower or
+        lower than its original, cut from the middle of its frame. FaceForensics++
+        Face2Face and NeuralTextures render at a width that is a multiple of 32 (854 ->
+        832, 656 -> 640 px); the fake's frame is put back in its place in the original's
+        (``centred_in``), so boxes, masks and the alignment check work in the original's
+        pixels, and the original's pixels stand in for the strips the fake lacks.
       alignment_distance, alignment_bound: a fake is not pixel-aligned with its original
         when more than ``alignment_bound`` of the pixels OUTSIDE the face boxes (every 4th
         row and column) are more than ``alignment_distance`` apart after the blur; the
@@ -83,7 +105,9 @@ class ExtractionConfig:
     fill_holes: bool = True
     min_component_pixels: int = COMPONENT_PIXELS
     size: int = FACE_SIZE
-    allow_shorter_fake: bool | tuple[str, ...] = ("faceforensics/FaceSwap",)
+    allow_shorter_fake: bool | tuple[str, ...] = _FACE2FACE_PIPELINE + ("faceforensics/FaceSwap",)
+    allow_longer_fake: bool | tuple[str, ...] = _FACE2FACE_PIPELINE
+    allow_cropped_fake: bool | tuple[str, ...] = _FACE2FACE_PIPELINE
     alignment_distance: float = 30.0
     alignment_bound: float = 0.05
 
@@ -100,9 +124,18 @@ class ExtractionConfig:
             raise ValueError(f"mask_threshold_quantile must be in (0, 1), got {self.mask_threshold_quantile}")
 
     def allows_shorter_fake(self, source: str) -> bool:
-        if isinstance(self.allow_shorter_fake, bool):
-            return self.allow_shorter_fake
-        return source in self.allow_shorter_fake
+        return _applies(self.allow_shorter_fake, source)
+
+    def allows_longer_fake(self, source: str) -> bool:
+        return _applies(self.allow_longer_fake, source)
+
+    def allows_cropped_fake(self, source: str) -> bool:
+        return _applies(self.allow_cropped_fake, source)
+
+
+def _applies(setting: bool | tuple[str, ...], source: str) -> bool:
+    """Whether an ``allow_*`` setting (every source, none, or the sources named) covers ``source``."""
+    return setting if isinstance(setting, bool) else source in setting
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,9 +198,11 @@ def extract_video(
     """
     reference = _reference_path(entry)
     info = probe(entry.path)
-    n_frames = info.n_frames
+    n_frames, original_size = info.n_frames, None
     if reference != entry.path:
-        n_frames = _aligned_length(entry, info, probe(reference), config)
+        original = probe(reference)
+        _check_size(entry, info, original, config)
+        n_frames, original_size = _aligned_length(entry, info, original, config), (original.width, original.height)
     indices = sample_frame_indices(n_frames, config.frames_per_video)
     if not indices:
         raise VideoSkipped(f"unreadable: {entry.path}: no frames")
@@ -179,7 +214,7 @@ def extract_video(
     cut = []
     for (i, fake), (_, real) in zip(iter_frames(entry.path, indices), iter_frames(reference, indices)):
         try:
-            cut.append(cut_pair(i, fake, real, candidate_boxes(faces.get(i, []), main[i]), config, entry))
+            cut.append(cut_pair(i, centred_in(fake, real), real, candidate_boxes(faces.get(i, []), main[i]), config, entry))
         except FrameSkipped as skipped:
             logger.info("%s: %s", entry.video_id, skipped)
             if report is not None:
@@ -188,7 +223,7 @@ def extract_video(
         raise VideoSkipped(
             f"no face: {entry.path}: the changed face was found in none of {len(indices)} sampled frames"
         )
-    return fake_examples(entry, info, cut, config)
+    return fake_examples(entry, info, cut, config, original_size=original_size)
 
 
 def extract_many(
@@ -232,15 +267,24 @@ def _reference_path(entry: VideoEntry):
     return entry.original_path
 
 
-def _aligned_length(entry: VideoEntry, fake: VideoInfo, original: VideoInfo, config: ExtractionConfig) -> int:
-    """Frames the fake and its original share, after checking size and length agree."""
-    if (fake.width, fake.height) != (original.width, original.height):
+def _check_size(entry: VideoEntry, fake: VideoInfo, original: VideoInfo, config: ExtractionConfig) -> None:
+    """A fake has its original's frame size, or is a centred crop of it where the source allows one."""
+    narrower, lower = original.width - fake.width, original.height - fake.height
+    cropped_allowed = 0 <= narrower < MAX_CROP and 0 <= lower < MAX_CROP and config.allows_cropped_fake(entry.source)
+    if (narrower, lower) != (0, 0) and not cropped_allowed:
         raise VideoSkipped(
             f"size mismatch: {entry.path}: {fake.width}x{fake.height}, "
             f"original {entry.original_path} is {original.width}x{original.height}"
         )
-    shorter_allowed = fake.n_frames < original.n_frames and config.allows_shorter_fake(entry.source)
-    if fake.n_frames != original.n_frames and not shorter_allowed:
+
+
+def _aligned_length(entry: VideoEntry, fake: VideoInfo, original: VideoInfo, config: ExtractionConfig) -> int:
+    """Frames the fake and its original share, after checking their lengths agree (or may differ)."""
+    if fake.n_frames < original.n_frames:
+        other_length_allowed = config.allows_shorter_fake(entry.source)
+    else:
+        other_length_allowed = config.allows_longer_fake(entry.source)
+    if fake.n_frames != original.n_frames and not other_length_allowed:
         raise VideoSkipped(
             f"length mismatch: {entry.path}: {fake.n_frames} frames, "
             f"original {entry.original_path} has {original.n_frames}"
@@ -339,15 +383,21 @@ def pair_mask(pair: CutPair, mask_threshold: float, config: ExtractionConfig) ->
 
 
 def fake_examples(
-    entry: VideoEntry, info: VideoInfo, pairs: list[CutPair], config: ExtractionConfig
+    entry: VideoEntry, info: VideoInfo, pairs: list[CutPair], config: ExtractionConfig, *, original_size=None
 ) -> list[FrameExample]:
     """The examples of a fake's cut pairs: every mask at the video's one mask threshold, and
-    the official mask of each frame where the data set ships a mask video."""
+    the official mask of each frame where the data set ships a mask video.
+
+    Args:
+      original_size: (width, height) of the original, whose pixels the boxes are in, where
+        the fake is a centred crop of it (None: the same size as the fake).
+    """
     mask_threshold = video_mask_threshold(pairs, config)
     official = {}
     if entry.mask_path is not None:
         boxes = {pair.index: pair.box for pair in pairs}
-        official = official_mask_crops(entry.mask_path, boxes, config.size, frame_size=(info.width, info.height))
+        official = official_mask_crops(entry.mask_path, boxes, config.size, frame_size=(info.width, info.height),
+                                       original_size=original_size)
     return [
         FrameExample(pair.index, resize_face(pair.fake_crop, config.size), pair_mask(pair, mask_threshold, config),
                      pair.box, mask_threshold, official.get(pair.index))

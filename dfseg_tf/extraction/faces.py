@@ -185,6 +185,22 @@ def box_pixels(frame: np.ndarray, box: Box) -> np.ndarray:
     return frame[y0:y1, x0:x1]
 
 
+def centred_in(inner: np.ndarray, outer: np.ndarray) -> np.ndarray:
+    """A copy of ``outer`` with ``inner`` pasted in its middle; ``inner`` itself when the two
+    are the same size (or it does not fit).
+
+    A fake cut from the middle of its original's frame (FaceForensics++ Face2Face and
+    NeuralTextures) is put back in its place this way, so the original's face boxes fit it.
+    """
+    (outer_height, outer_width), (height, width) = outer.shape[:2], inner.shape[:2]
+    if (height, width) == (outer_height, outer_width) or height > outer_height or width > outer_width:
+        return inner
+    y, x = (outer_height - height) // 2, (outer_width - width) // 2
+    placed = outer.copy()
+    placed[y:y + height, x:x + width] = inner
+    return placed
+
+
 def crop_face(frame: np.ndarray, box: Box, size: int) -> np.ndarray:
     """The (size, size, 3) uint8 face crop of ``box``: what models are trained on and shown.
 

@@ -12,7 +12,7 @@ import logging
 import cv2
 import numpy as np
 
-from dfseg_tf.extraction.faces import Box, box_pixels
+from dfseg_tf.extraction.faces import Box, box_pixels, centred_in
 from dfseg_tf.extraction.report import VideoSkipped
 from dfseg_tf.extraction.video import iter_frames, probe
 from dfseg_tf.extraction.video_writer import write_h264
@@ -26,7 +26,9 @@ logger = logging.getLogger(__name__)
 OFFICIAL_MASK_LEVEL = 16
 
 
-def official_mask_crops(mask_path, boxes: dict[int, Box], size: int, *, frame_size) -> dict[int, np.ndarray]:
+def official_mask_crops(
+    mask_path, boxes: dict[int, Box], size: int, *, frame_size, original_size=None
+) -> dict[int, np.ndarray]:
     """The official mask of each frame in ``boxes``, as a (size, size, 1) uint8 {0, 1} crop.
 
     The mask is auxiliary: a video that cannot be used (unreadable, another frame size,
@@ -37,13 +39,20 @@ def official_mask_crops(mask_path, boxes: dict[int, Box], size: int, *, frame_si
       boxes: frame index -> the face box the fake is cut with.
       size: side of the output masks.
       frame_size: (width, height) of the fake.
+      original_size: (width, height) of the original, whose pixels the boxes are in, where
+        the fake (and so its mask) is a centred crop of it; None: the fake's size.
     """
     try:
         info = probe(mask_path)
         if (info.width, info.height) != tuple(frame_size):
             raise VideoSkipped(f"size mismatch: {mask_path}: {info.width}x{info.height}, the fake is "
                                f"{frame_size[0]}x{frame_size[1]}")
-        return {index: official_mask_crop(frame, boxes[index], size) for index, frame in iter_frames(mask_path, boxes)}
+        width, height = original_size or frame_size
+        canvas = np.zeros((height, width, 3), np.uint8)
+        return {
+            index: official_mask_crop(centred_in(frame, canvas), boxes[index], size)
+            for index, frame in iter_frames(mask_path, boxes)
+        }
     except VideoSkipped as problem:
         logger.warning("official mask left out: %s", problem)
         return {}
