@@ -1,10 +1,10 @@
-"""BuildPlan's synthetic corpus size: parts written, listed and split with the same fractions."""
+"""BuildPlan: the synthetic corpus size (parts written, listed and split with the same fractions), the quality folder read."""
 
 import collections
 
 import pytest
 
-from dfseg_tf.corpus import CorpusSpec, write_dfdc_corpus
+from dfseg_tf.corpus import CorpusSpec, write_dfdc_corpus, write_faceforensics_corpus
 from dfseg_tf.records import SYNTHETIC_CORPUS_FOLDER, BuildPlan, prepare_synthetic_corpus
 from dfseg_tf.sources import SourceLayoutError
 
@@ -50,3 +50,17 @@ def test_prepare_writes_the_parts_asked_for(tmp_path):
 def test_too_few_parts_for_three_splits_is_refused():
     with pytest.raises(ValueError, match="corpus_parts must be at least 5"):
         BuildPlan("synthetic", corpus_parts=4)
+
+
+def test_a_faceforensics_plan_reads_the_compression_folder_it_names(tmp_path):
+    corpus = write_faceforensics_corpus(tmp_path, TINY, pairs=1)
+    for folder in sorted(tmp_path.glob("*/*/c23")):
+        folder.rename(folder.with_name("c40"))
+    entries = BuildPlan.from_options("faceforensics", compression="c40").list_entries(tmp_path)
+    assert len(entries) == len(corpus.videos) and all("/c40/videos/" in str(e.path) for e in entries)
+    reals = BuildPlan.from_options("self_blended", reals_of="faceforensics", compression="c40").list_entries(tmp_path)
+    assert reals and all(e.label == "real" and "/c40/videos/" in str(e.path) for e in reals)
+    with pytest.raises(SourceLayoutError, match="no original_sequences/youtube/c23/videos"):
+        BuildPlan.from_options("faceforensics").list_entries(tmp_path)
+    with pytest.raises(ValueError, match="compression must be one of"):
+        BuildPlan("faceforensics", compression="C40")

@@ -295,6 +295,35 @@ def test_faceforensics_layout_errors(ffpp, tmp_path):
         list_faceforensics(ffpp.root, methods=("DeepFake",))
 
 
+def _relinked_as(root: pathlib.Path, new_root: pathlib.Path, compression: str) -> pathlib.Path:
+    """A copy of a c23 download's tree, every video folder renamed to ``compression``, its files linked."""
+    for path in root.rglob("*.mp4"):
+        parts = [compression if part == "c23" else part for part in path.relative_to(root).parts]
+        target = new_root.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(path)
+    if (root / "splits").is_dir():
+        shutil.copytree(root / "splits", new_root / "splits")
+    return new_root
+
+
+def test_faceforensics_and_dfd_read_the_quality_folder_asked_for(ffpp, dfd, tmp_path):
+    c40 = _relinked_as(ffpp.root, tmp_path / "ffpp", "c40")
+    entries = list_faceforensics(c40, compression="c40")
+    assert sorted(e.video_id for e in entries) == sorted(e.video_id for e in list_faceforensics(ffpp.root))
+    assert all("/c40/videos/" in str(e.path) and "/c40/videos/" in str(e.original_path) for e in entries)
+    with pytest.raises(SourceLayoutError, match="no original_sequences/youtube/c23/videos; expected FaceForensics"):
+        list_faceforensics(c40)
+    with pytest.raises(ValueError, match=r"compression must be one of \('c23', 'c40', 'raw'\), got 'c30'"):
+        list_faceforensics(c40, compression="c30")
+
+    dfd_raw = _relinked_as(dfd.root, tmp_path / "dfd", "raw")
+    entries = list_dfd(dfd_raw, compression="raw")
+    assert len(entries) == len(list_dfd(dfd.root)) and all("/raw/videos/" in str(e.path) for e in entries)
+    with pytest.raises(SourceLayoutError, match="missing original_sequences/actors/c23/videos and"):
+        list_dfd(dfd_raw)
+
+
 # ------------------------------------------------------------------ DFD
 
 

@@ -37,6 +37,8 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
       reals_of, seed: for ``self_blended``, the layout whose real videos are blended
         (any other dataset name) and the seed of the blends.
       corpus_parts: for ``synthetic``, the DFDC parts of the corpus written at build time.
+      compression: for ``faceforensics`` and ``dfd``, the download's quality folder
+        (``c23``, ``c40`` or ``raw``).
     """
 
     dataset: str = ""
@@ -50,6 +52,7 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
     reals_of: str = "dfdc"
     seed: int = 0
     corpus_parts: int = records.SYNTHETIC_PARTS
+    compression: str = "c23"
 
     def build_plan(self) -> records.BuildPlan:
         fractions = {"train": self.train_fraction, "validation": self.validation_fraction, "test": self.test_fraction}
@@ -63,6 +66,7 @@ class DfdcMasksConfig(tfds.core.BuilderConfig):
             reals_of=self.reals_of,
             seed=self.seed,
             corpus_parts=self.corpus_parts,
+            compression=self.compression,
         )
 
 
@@ -101,8 +105,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     - dfdc: the folder holding the unzipped `dfdc_train_part_K/` folders (each with its
       `metadata.json` and mp4 files), directly or one level deeper. Kaggle:
       https://www.kaggle.com/c/deepfake-detection-challenge/data
-    - faceforensics and dfd: the FaceForensics++ download root (c23), holding
-      `original_sequences/{youtube,actors}/c23/videos/`,
+    - faceforensics and dfd: the FaceForensics++ download root (c23; c40 or raw with the
+      config field `compression`), holding `original_sequences/{youtube,actors}/c23/videos/`,
       `manipulated_sequences/<method>/c23/videos/`, optionally the official masks
       `manipulated_sequences/<method>/masks/videos/` and, for the official split,
       `splits/{train,val,test}.json`. https://github.com/ondyari/FaceForensics

@@ -54,6 +54,8 @@ class BuildPlan:
       seed: for ``self_blended``, the seed of every blend (with the example's key).
       corpus_parts: for ``synthetic``, the DFDC parts of the miniature corpus written at build
         time (each holds 1-2 originals with 1-3 fakes each).
+      compression: for ``faceforensics`` and ``dfd`` (also as ``reals_of``), the download's
+        quality folder read: ``c23`` (the study's), ``c40`` or ``raw``.
     """
 
     dataset: str
@@ -65,6 +67,7 @@ class BuildPlan:
     reals_of: str = "dfdc"
     seed: int = 0
     corpus_parts: int = SYNTHETIC_PARTS
+    compression: str = "c23"
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
@@ -73,6 +76,7 @@ class BuildPlan:
             raise ValueError(f"corpus_parts must be at least {MIN_SYNTHETIC_PARTS}, got {self.corpus_parts}")
         if self.reals_of not in LAYOUTS:
             raise ValueError(f"reals_of must be one of {LAYOUTS}, got {self.reals_of!r}")
+        sources.check_compression(self.compression)
         self.extraction_config()  # its own checks of frames_per_video and the overrides, raised early
 
     @classmethod
@@ -118,11 +122,11 @@ class BuildPlan:
         elif self.layout == "dfdc":
             entries = sources.list_dfdc(root, fractions=self.fractions)
         elif self.layout == "faceforensics":
-            entries = sources.list_faceforensics(root)
+            entries = sources.list_faceforensics(root, compression=self.compression)
         elif self.layout == "celebdf":
             entries = sources.list_celebdf(root)
         else:
-            entries = sources.list_dfd(root)
+            entries = sources.list_dfd(root, compression=self.compression)
         if self.self_blended:
             entries = [entry for entry in entries if not entry.is_fake]
         return entries
@@ -162,9 +166,9 @@ MANUAL_LAYOUTS = {
     "dfdc": "the unzipped dfdc_train_part_K/ folders of the DFDC training set, each with metadata.json and "
     "its mp4 files",
     "faceforensics": "the FaceForensics++ c23 download: original_sequences/youtube/c23/videos/ and "
-    "manipulated_sequences/<method>/c23/videos/",
+    "manipulated_sequences/<method>/c23/videos/ (c40 or raw with the config field compression)",
     "dfd": "the FaceForensics++ c23 download with DFD: original_sequences/actors/c23/videos/ and "
-    "manipulated_sequences/DeepFakeDetection/c23/videos/",
+    "manipulated_sequences/DeepFakeDetection/c23/videos/ (c40 or raw with the config field compression)",
     "celebdf": "the Celeb-DF v2 folder: Celeb-real/, Celeb-synthesis/, YouTube-real/ and "
     "List_of_testing_videos.txt",
 }

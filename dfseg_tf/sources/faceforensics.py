@@ -1,4 +1,4 @@
-"""FaceForensics++ (c23): youtube originals, the five methods' fakes, the official splits."""
+"""FaceForensics++ (c23, or c40/raw): youtube originals, the five methods' fakes, the official splits."""
 
 import dataclasses
 import json
@@ -10,7 +10,8 @@ from dfseg_tf.sources.entry import FAKE, REAL, TEST, TRAIN, VALIDATION, VideoEnt
 from dfseg_tf.sources.splits import SourceLayoutError
 
 METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter")
-ORIGINALS = pathlib.Path("original_sequences/youtube/c23/videos")
+# The download script's qualities (-c): the study's c23, the lossier c40, raw (lossless).
+COMPRESSIONS = ("c23", "c40", "raw")
 MASKS = pathlib.Path("masks/videos")  # under manipulated_sequences/<method>/, same names as the fakes
 SPLIT_FILES = {"train": TRAIN, "val": VALIDATION, "test": TEST}
 _FAKE_NAME = re.compile(r"(\d+)_(\d+)")
@@ -18,33 +19,47 @@ _FAKE_NAME = re.compile(r"(\d+)_(\d+)")
 log = logging.getLogger(__name__)
 
 
-def list_faceforensics(root, *, methods=METHODS) -> list[VideoEntry]:
+def list_faceforensics(root, *, methods=METHODS, compression: str = "c23") -> list[VideoEntry]:
     """Originals ``original/000`` and fakes ``<method>/000_003`` (target 000, whose video is
     the pixel-aligned original), each fake with its official mask video
     ``manipulated_sequences/<method>/masks/videos/000_003.mp4`` where that file exists.
     Splits come from ``root/splits/{train,val,test}.json`` (lists of id pairs ``[a, b]``:
     originals a and b, fakes a_b and b_a); without that folder every video is test. A
-    method whose folder is absent is left out with a log line.
+    method whose folder is absent is left out with a log line. ``compression`` (one of
+    ``COMPRESSIONS``) names the quality folders read: ``.../c23/videos/``.
     """
     root = pathlib.Path(root)
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         raise ValueError(f"unknown FaceForensics++ methods {unknown}; known: {METHODS}")
-    originals_dir = root / ORIGINALS
+    check_compression(compression)
+    originals = originals_folder(compression)
+    originals_dir = root / originals
     if not originals_dir.is_dir():
         raise SourceLayoutError(
-            f"{root}: no {ORIGINALS}; expected FaceForensics++ c23: {ORIGINALS}/000.mp4 and "
-            "manipulated_sequences/<method>/c23/videos/000_003.mp4"
+            f"{root}: no {originals}; expected FaceForensics++ {compression}: {originals}/000.mp4 and "
+            f"manipulated_sequences/<method>/{compression}/videos/000_003.mp4"
         )
     split_of = _official_splits(root / "splits")
     entries = [_entry(path, "original", path.stem, path, split_of) for path in sorted(originals_dir.glob("*.mp4"))]
     for method in methods:
-        entries.extend(_method_entries(root, method, originals_dir, split_of))
+        entries.extend(_method_entries(root, method, originals_dir, split_of, compression))
     return [e for e in entries if e is not None]
 
 
-def _method_entries(root, method, originals_dir, split_of):
-    videos = root / "manipulated_sequences" / method / "c23" / "videos"
+def originals_folder(compression: str = "c23", kind: str = "youtube") -> pathlib.Path:
+    """Where the download script puts the originals: ``original_sequences/<kind>/<compression>/videos``
+    (``youtube`` for FaceForensics++, ``actors`` for DFD)."""
+    return pathlib.Path("original_sequences", kind, compression, "videos")
+
+
+def check_compression(compression: str) -> None:
+    if compression not in COMPRESSIONS:
+        raise ValueError(f"compression must be one of {COMPRESSIONS}, got {compression!r}")
+
+
+def _method_entries(root, method, originals_dir, split_of, compression):
+    videos = root / "manipulated_sequences" / method / compression / "videos"
     if not videos.is_dir():
         log.info("FaceForensics++: no %s, method %s left out", videos, method)
         return []
