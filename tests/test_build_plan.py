@@ -1,4 +1,5 @@
-"""BuildPlan: the synthetic corpus size (parts written, listed and split with the same fractions), the quality folder read."""
+"""BuildPlan: the synthetic corpus size (parts written, listed and split with the same fractions)
+and the FaceForensics++ quality folder it reads."""
 
 import collections
 

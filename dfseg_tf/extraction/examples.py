@@ -78,7 +78,7 @@ class ExtractionConfig:
         from frame 0, sampled over the original's length). FaceForensics++ Face2Face and
         NeuralTextures run for their source video's length and, past the target's last
         frame, replay the target backwards (measured on the FF++ c40 pairs of
-        docs/METHOD.md, section 2).
+        docs/METHOD.md, section 1).
       allow_cropped_fake: the same for a fake up to ``MAX_CROP - 1`` pixels narrower or
         lower than its original, cut from the middle of its frame. FaceForensics++
         Face2Face and NeuralTextures render at a width that is a multiple of 32 (854 ->
@@ -214,7 +214,8 @@ def extract_video(
     cut = []
     for (i, fake), (_, real) in zip(iter_frames(entry.path, indices), iter_frames(reference, indices)):
         try:
-            cut.append(cut_pair(i, centred_in(fake, real), real, candidate_boxes(faces.get(i, []), main[i]), config, entry))
+            candidates = candidate_boxes(faces.get(i, []), main[i])
+            cut.append(cut_pair(i, centred_in(fake, real), real, candidates, config, entry))
         except FrameSkipped as skipped:
             logger.info("%s: %s", entry.video_id, skipped)
             if report is not None:
