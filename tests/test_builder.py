@@ -225,6 +225,7 @@ def test_a_missing_manual_dir_fails_in_one_line_naming_it_and_what_it_must_hold(
     assert result.output.strip().splitlines()[-1].endswith(
         f"Manual directory {tmp_path / 'empty'} does not exist or is empty. --manual_dir must hold the FaceForensics++ "
         "c23 download with DFD: original_sequences/actors/c23/videos/ and manipulated_sequences/DeepFakeDetection/c23/videos/"
+        " (c40 or raw with the config field compression)"
     )
 
 
