@@ -72,7 +72,7 @@ from dfseg_tf.extraction import (
     sample_frame_indices,
 )
 from dfseg_tf.extraction.examples import cut_pair, pair_mask
-from dfseg_tf.extraction.faces import main_face_boxes
+from dfseg_tf.extraction.faces import centred_in, main_face_boxes
 from dfseg_tf.extraction.official_masks import write_mask_video
 from dfseg_tf.extraction.video_writer import write_h264
 from dfseg_tf.sources import VideoEntry, list_dfd, list_dfdc, list_faceforensics
@@ -560,7 +560,7 @@ def _flagged_outside(entry, examples, config) -> list[tuple[float, float]]:
     pairs = zip(iter_frames(entry.path, indices), iter_frames(entry.original_path, indices))
     fractions = []
     for example, ((_, fake), (_, real)) in zip(examples, pairs):
-        over = (blurred_distance(real, fake) > example.mask_threshold).astype(np.uint8)
+        over = (blurred_distance(real, centred_in(fake, real)) > example.mask_threshold).astype(np.uint8)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(over, connectivity=8)
         kept = (stats[:, cv2.CC_STAT_AREA] >= config.min_component_pixels).astype(np.uint8)
         kept[0] = 0

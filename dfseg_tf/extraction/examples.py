@@ -215,7 +215,7 @@ def extract_video(
     for (i, fake), (_, real) in zip(iter_frames(entry.path, indices), iter_frames(reference, indices)):
         try:
             candidates = candidate_boxes(faces.get(i, []), main[i])
-            cut.append(cut_pair(i, centred_in(fake, real), real, candidates, config, entry))
+            cut.append(cut_pair(i, fake, real, candidates, config, entry))
         except FrameSkipped as skipped:
             logger.info("%s: %s", entry.video_id, skipped)
             if report is not None:
@@ -348,6 +348,7 @@ def cut_pair(
       FrameSkipped: ``face not found: ...`` when the difference lies outside every candidate.
       VideoSkipped: ``size mismatch`` or ``not aligned``, faults of the whole video.
     """
+    fake = centred_in(fake, real)  # a cropped fake (allow_cropped_fake, checked on the headers) in its place
     if fake.shape != real.shape:  # the headers agreed, the decoded frames do not
         raise VideoSkipped(f"size mismatch: {entry.path}: frame {index} is {fake.shape}, original's is {real.shape}")
     s = _ALIGNMENT_STRIDE
