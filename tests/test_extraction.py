@@ -28,7 +28,7 @@ from dfseg_tf.extraction import (
     extract_video,
 )
 from dfseg_tf.extraction.detectors import default_detector
-from dfseg_tf.extraction.video import sample_frame_indices
+from dfseg_tf.extraction.video import probe, sample_frame_indices
 from dfseg_tf.sources import VideoEntry, list_dfd, list_dfdc, list_dfdc_test_set, list_faceforensics
 
 FRAMES = 4
@@ -249,6 +249,32 @@ def test_a_face2face_fake_cropped_narrower_and_longer_than_its_original_is_put_b
         extract_video(deepfake, ExtractionConfig(frames_per_video=3), detector=detector)
 
 
+def test_the_miniature_writes_face2face_pipeline_fakes_as_faceforensics_ships_them_and_each_is_used(
+        tmp_path, detector):
+    """Put back in place, each fake's mask lies on its planted change. The masks are smaller than
+    those of the same fakes uncropped: an 8-row shift puts the fake on another macroblock grid
+    than its original, the codec noise of the pair rises and the noise-set mask threshold with
+    it (docs/METHOD.md section 1), so the faint Face2Face edits keep only their strongest part."""
+    corpus = write_faceforensics_corpus(tmp_path, CorpusSpec(), pairs=1, face2face_pipeline=True)
+    entries = [e for e in list_faceforensics(corpus.root)
+               if e.source in ("faceforensics/Face2Face", "faceforensics/NeuralTextures")]
+    assert len(entries) == 4
+    lengths = set()
+    for entry in entries:
+        fake, original = probe(entry.path), probe(entry.original_path)
+        assert (fake.width % 32, fake.height % 32) == (0, 0) and 0 < (original.width - fake.width) + (
+            original.height - fake.height) < 32
+        lengths.add(np.sign(fake.n_frames - original.n_frames))
+        examples = extract_video(entry, CONFIG, detector=detector)
+        assert [e.frame_index for e in examples] == sample_frame_indices(min(fake.n_frames, original.n_frames), FRAMES)
+        planted = load_planted_masks(corpus.root, entry.video_id)
+        assert planted.shape[1:] == (original.height, original.width)  # the truth lies in the original's frame
+        masks = [(e.mask[..., 0] == 1, _planted_crop(planted, e)) for e in examples]
+        assert sum(mask.any() for mask, _ in masks) >= FRAMES - 1, entry.video_id
+        assert min(_precision(truth, mask) for mask, truth in masks if mask.any()) >= 0.9, entry.video_id
+    assert lengths == {-1, 1}  # one fake of each pair shorter than its original, one longer
+
+
 def test_config_rejects_nonsense_and_says_which_sources_may_be_shorter():
     with pytest.raises(ValueError, match="frames_per_video must be at least 1, got 0"):
         ExtractionConfig(frames_per_video=0)
@@ -271,6 +297,12 @@ def _planted_crop(planted: np.ndarray, example) -> np.ndarray:
 def _recall(truth: np.ndarray, predicted: np.ndarray) -> float:
     """The share of the true region that the mask holds."""
     return float(np.logical_and(truth, predicted).sum() / max(np.count_nonzero(truth), 1))
+
+
+def _precision(truth: np.ndarray, predicted: np.ndarray, tolerance: int = 3) -> float:
+    """The share of the mask within ``tolerance`` pixels of the true region."""
+    near_truth = cv2.dilate(truth.astype(np.uint8), np.ones((2 * tolerance + 1,) * 2, np.uint8))
+    return float(np.logical_and(near_truth, predicted).sum() / max(np.count_nonzero(predicted), 1))
 
 
 def _iou(truth: np.ndarray, predicted: np.ndarray) -> float:

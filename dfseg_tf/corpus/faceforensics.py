@@ -1,5 +1,6 @@
 """A miniature FaceForensics++ c23: youtube originals, five methods' fakes, official splits."""
 
+import dataclasses
 import json
 import pathlib
 
@@ -21,16 +22,25 @@ METHOD_REGIONS = {
 }
 SWAP_METHODS = ("Deepfakes", "FaceSwap", "FaceShifter")
 FACESWAP_MISSING_FRAMES = 3
+# Face2Face's pipeline (NeuralTextures reuses it) writes frames whose sides are multiples of this,
+# centre-cropped from the target's, and as many as the source video has (docs/METHOD.md section 1).
+FACE2FACE_PIPELINE = ("Face2Face", "NeuralTextures")
+FACE2FACE_SIDE_MULTIPLE = 32
+LONGER_ORIGINAL_FRAMES = 2  # with face2face_pipeline, the second original of a pair runs this much longer
 SPLIT_FILES = ("train", "val", "test")
 
 
 def write_faceforensics_corpus(root, spec: CorpusSpec = CorpusSpec(), *, pairs: int = 3,
-                               with_splits: bool = True) -> CorpusManifest:
+                               with_splits: bool = True, face2face_pipeline: bool = False) -> CorpusManifest:
     """Write ``2 * pairs`` originals, the fakes ``T_S`` and ``S_T`` of every pair for all five
     methods, and ``splits/{train,val,test}.json`` (pair 0 train, pair 1 val, the rest test).
 
     Frame rates vary, one original is portrait, and FaceSwap fakes are shorter than their
-    original (as in the real data, which aligns them from frame 0).
+    original (as in the real data, which aligns them from frame 0). With
+    ``face2face_pipeline`` the Face2Face and NeuralTextures fakes are written as FaceForensics++
+    ships them: a centred window of the target whose sides are multiples of 32, as long as the
+    source video (the target replayed backwards past its end); the second original of each
+    pair is then ``LONGER_ORIGINAL_FRAMES`` longer, so every pair has a shorter and a longer fake.
     """
     if pairs < 1:
         raise ValueError(f"pairs must be >= 1, got {pairs}")
@@ -46,6 +56,10 @@ def write_faceforensics_corpus(root, spec: CorpusSpec = CorpusSpec(), *, pairs: 
             f"original/{video_id}", f"{ORIGINALS_FOLDER}/{video_id}.mp4", scene, spec,
             portrait=position == 1, fps=float(rng.choice(spec.frame_rates)),
         )
+    if face2face_pipeline:
+        for _, longer in id_pairs:
+            originals[longer] = dataclasses.replace(originals[longer],
+                                                    n_frames=spec.n_frames + LONGER_ORIGINAL_FRAMES)
     plans = list(originals.values())
     for method, region in METHOD_REGIONS.items():
         for a, b in id_pairs:
@@ -54,8 +68,10 @@ def write_faceforensics_corpus(root, spec: CorpusSpec = CorpusSpec(), *, pairs: 
                 manipulation = scenes.random_manipulation(rng, region, donor=donor)
                 changes = {}
                 if method == "FaceSwap":
-                    changes = {"n_frames": spec.n_frames - FACESWAP_MISSING_FRAMES,
+                    changes = {"n_frames": originals[target].n_frames - FACESWAP_MISSING_FRAMES,
                                "notes": originals[target].notes + ("shorter than original",)}
+                elif face2face_pipeline and method in FACE2FACE_PIPELINE:
+                    changes = _face2face_pipeline_changes(originals[target], originals[source])
                 plans.append(fake_plan(
                     originals[target], f"{method}/{target}_{source}",
                     f"manipulated_sequences/{method}/c23/videos/{target}_{source}.mp4", manipulation, **changes,
@@ -66,6 +82,19 @@ def write_faceforensics_corpus(root, spec: CorpusSpec = CorpusSpec(), *, pairs: 
     manifest = CorpusManifest("faceforensics", root, videos)
     manifest.write()
     return manifest
+
+
+def _face2face_pipeline_changes(target, source) -> dict:
+    """The size, window and frame times of a Face2Face-pipeline fake of ``target`` driven by ``source``."""
+    width, height = (side // FACE2FACE_SIDE_MULTIPLE * FACE2FACE_SIDE_MULTIPLE for side in (target.width, target.height))
+    n_frames = source.n_frames
+    past_the_end = n_frames - target.n_frames
+    times = tuple(range(min(n_frames, target.n_frames))) + tuple(
+        range(target.n_frames - 2, target.n_frames - 2 - past_the_end, -1))
+    notes = (f"cropped to {width}x{height}",
+             "longer than original" if past_the_end > 0 else "shorter than original" if past_the_end < 0 else "")
+    return {"width": width, "height": height, "crop": ((target.width - width) // 2, (target.height - height) // 2),
+            "n_frames": n_frames, "times": times, "notes": target.notes + tuple(note for note in notes if note)}
 
 
 def _write_splits(root: pathlib.Path, id_pairs: list[list[str]]) -> None:

@@ -32,10 +32,17 @@ class VideoPlan:
     offset: tuple[float, float] = (0.0, 0.0)
     fault: str | None = None
     notes: tuple[str, ...] = ()
+    crop: tuple[int, int] = (0, 0)  # pixels cut from each side (x, y) of the rendered frame
+    times: tuple[int, ...] | None = None  # scene time of each frame (None: from first_frame on)
 
     @property
     def kind(self) -> str:
         return self.manipulation.kind if self.manipulation else "none"
+
+    @property
+    def rendered_size(self) -> tuple[int, int]:
+        """(width, height) of the scene rendered: the written frame plus what ``crop`` cuts away."""
+        return self.width + 2 * self.crop[0], self.height + 2 * self.crop[1]
 
 
 def original_plan(video_id: str, path: str, scene: scenes.Scene, spec: CorpusSpec, *,
@@ -77,22 +84,27 @@ def write_plan(root: pathlib.Path, plan: VideoPlan) -> PlantedVideo:
 
 
 def _write_video(root: pathlib.Path, plan: VideoPlan) -> None:
+    """Render, cut ``plan.crop`` away and encode; a fake's truth stays in the rendered (the
+    original's) frame, where the builder compares a cropped fake with its original."""
     packed_masks = []
+    width, height = plan.rendered_size
     frames = scenes.render(
-        plan.scene, width=plan.width, height=plan.height, n_frames=plan.n_frames,
-        manipulation=plan.manipulation, first_frame=plan.first_frame, offset=plan.offset,
+        plan.scene, width=width, height=height, n_frames=plan.n_frames,
+        manipulation=plan.manipulation, first_frame=plan.first_frame, offset=plan.offset, times=plan.times,
     )
+    cut_x, cut_y = plan.crop
+    window = (slice(cut_y, height - cut_y), slice(cut_x, width - cut_x))
 
     def frames_keeping_masks():
         for frame, changed in frames:
             packed_masks.append(np.packbits(changed, axis=-1))
-            yield frame
+            yield frame[window]
 
     path = write_h264(root / plan.path, frames_keeping_masks(), fps=plan.fps, crf=plan.crf)
     if plan.label == "fake":
         save_planted(root, plan.video_id, kind=plan.kind,
                      region=plan.manipulation.region if plan.manipulation else None,
-                     width=plan.width, packed_masks=packed_masks, face_boxes=_face_boxes(plan))
+                     width=width, packed_masks=packed_masks, face_boxes=_face_boxes(plan))
     if plan.fault == "unreadable":
         path.write_bytes(path.read_bytes()[: int(path.stat().st_size * TRUNCATED_FRACTION)])
 
@@ -101,7 +113,6 @@ def _face_boxes(plan: VideoPlan):
     if not plan.scene.people:
         return []
     person = plan.scene.people[0]
-    return [
-        scenes.face_box_in_frame(person, t, width=plan.width, height=plan.height, offset=plan.offset)
-        for t in range(plan.first_frame, plan.first_frame + plan.n_frames)
-    ]
+    width, height = plan.rendered_size
+    times = plan.times if plan.times is not None else range(plan.first_frame, plan.first_frame + plan.n_frames)
+    return [scenes.face_box_in_frame(person, t, width=width, height=height, offset=plan.offset) for t in times]

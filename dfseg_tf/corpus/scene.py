@@ -210,15 +210,17 @@ def random_manipulation(rng: np.random.Generator, region: str, *, donor: Identit
 
 def render(scene: Scene, *, width: int, height: int, n_frames: int,
            manipulation: Manipulation | None = None, first_frame: int = 0,
-           offset: tuple[float, float] = (0.0, 0.0)):
+           offset: tuple[float, float] = (0.0, 0.0), times: tuple[int, ...] | None = None):
     """Yield ``(frame, changed)`` per frame: (H, W, 3) uint8 RGB and the (H, W) bool truth.
 
     ``first_frame`` starts the motion later and ``offset`` moves everything by that
     fraction of (width, height): together they make a fake that is not frame-aligned.
+    ``times`` replaces ``first_frame`` and ``n_frames`` with the scene time of every frame
+    (e.g. a clip that runs to its end and then backwards).
     """
     background = _background(scene.background, scene.texture_seed, width, height)
     layers = [_layer(person, manipulation if i == 0 else None) for i, person in enumerate(scene.people)]
-    for t in range(first_frame, first_frame + n_frames):
+    for t in times if times is not None else range(first_frame, first_frame + n_frames):
         frame = background.copy()
         changed = np.zeros((height, width), bool)
         for i in reversed(range(len(layers))):  # people[0] last, so in front
