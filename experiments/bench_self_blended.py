@@ -4,11 +4,12 @@ scored on data sets none of them saw.
     python -m experiments.bench_self_blended --ffpp /data/FaceForensics++ --frames 4 --epochs 3
 
 Three U-Nets are trained with ``experiments.train_unet`` on the miniature DFDC-shaped
-corpus (``dfdc_masks/synthetic``, ``--corpus-parts`` DFDC parts): (a) its difference
-masks, (b) ``self_blended`` made from its real videos alone, (c) both (``--dataset a+b``).
+corpus (``dfdc_masks/synthetic``, ``--corpus-parts`` DFDC parts), or with ``--train-ffpp``
+on the train split of a real FaceForensics++ folder: (a) its difference masks, (b)
+``self_blended`` made from its real videos alone, (c) both (``--dataset a+b``).
 Each is scored on the miniature FaceForensics++, DFD and Celeb-DF corpora (every split), on a real
 FaceForensics++ c23 folder in the official layout when ``--ffpp`` is given, and in
-domain on the synthetic test split: frame ROC-AUC (the frame rule's score, so no
+domain on the test split of what (a) trained on: frame ROC-AUC (the frame rule's score, so no
 threshold is involved) and the mean per-image Dice of the map at 0.5 over fake frames,
 against the data set's difference masks. Two masks that know nothing of the fake are the
 references a model must beat to be localising anything: the whole crop, and the ellipse
@@ -38,35 +39,48 @@ from dfseg_tf.extraction import ExtractionConfig
 from dfseg_tf.extraction.self_blend import centred_face_box
 from dfseg_tf.models.saved import load_model
 from dfseg_tf.records.plan import MIN_SYNTHETIC_PARTS, SYNTHETIC_PARTS
+from dfseg_tf.sources.faceforensics import COMPRESSIONS
 from dfseg_tf.training.config import LR_SCHEDULES
 from dfseg_tf.training.run_folder import RunFolder
 from experiments import tfds_build, train_unet
 from experiments.bench_output import write_and_print
 
 MINIATURES = {"faceforensics": write_faceforensics_corpus, "dfd": write_dfd_corpus, "celebdf": write_celebdf_corpus}
-TRAINED_ON = {"dfdc": ("synthetic",), "self_blended": ("self_blended",), "both": ("synthetic", "self_blended")}
-BASELINE = "dfdc"  # (a): what self-blended training must beat on the data sets it was not trained on
-IN_DOMAIN = "synthetic (in domain)"
+TRAINED_ON = {"difference_masks": ("difference",), "self_blended": ("self_blended",),
+              "both": ("difference", "self_blended")}
+BASELINE = "difference_masks"  # (a): what self-blended training must beat on the data sets it was not trained on
+IN_DOMAIN = " (in domain)"  # ends the name of the test split of what (a) trained on
+VALIDATION_BATCHES_FROM_TRAIN = 4  # where the training folder has no validation split (e.g. splits/val.json is [])
 DICE_THRESHOLD = 0.5
 REFERENCE_MASKS = ("all-crop mask", "face-ellipse mask")
 
 
-def build_configs(frames: int, parts: int, with_ffpp: bool) -> dict[str, dict]:
-    """Short name -> the JSON ``--config`` of each data set the benchmark reads. The two trained
-    on read the synthetic corpus of ``parts`` DFDC parts, and their names say so: builds of
-    different sizes never take each other's records."""
-    configs = {
-        "synthetic": {"dataset": "synthetic", "corpus_parts": parts},
-        "self_blended": {"dataset": "self_blended", "reals_of": "synthetic", "corpus_parts": parts},
-        **{f"{layout}_mini": {"dataset": layout} for layout in MINIATURES},
-    }
+def build_configs(frames: int, parts: int, with_ffpp: bool, train_compression: str | None = None,
+                  blend_frames: int | None = None) -> dict[str, dict]:
+    """Short name -> the JSON ``--config`` of each data set the benchmark reads.
+
+    The two trained on, ``difference`` and ``self_blended``, read the synthetic corpus of
+    ``parts`` DFDC parts, or with ``train_compression`` a real FaceForensics++ folder at that
+    quality; their names say which, so builds of different sources and sizes never take each
+    other's records. ``self_blended`` samples ``blend_frames`` frames a video (None: ``frames``).
+    """
+    if train_compression is None:
+        trained_on = {"difference": {"dataset": "synthetic", "corpus_parts": parts},
+                      "self_blended": {"dataset": "self_blended", "reals_of": "synthetic", "corpus_parts": parts}}
+    else:
+        trained_on = {"difference": {"dataset": "faceforensics", "compression": train_compression},
+                      "self_blended": {"dataset": "self_blended", "reals_of": "faceforensics",
+                                       "compression": train_compression}}
+    configs = {**trained_on, **{f"{layout}_mini": {"dataset": layout} for layout in MINIATURES}}
     if with_ffpp:
         configs["ffpp_real"] = {"dataset": "faceforensics"}
+    frames_of = {short: frames for short in configs} | {"self_blended": blend_frames or frames}
 
     def name(short, config):
-        return f"bench_{short}" + (f"_p{parts}" if "corpus_parts" in config else "") + f"_f{frames}"
+        source = f"_p{parts}" if "corpus_parts" in config else f"_ffpp_{train_compression}" if short in trained_on else ""
+        return f"bench_{short}{source}_f{frames_of[short]}"
 
-    return {short: {"name": name(short, config), "frames_per_video": frames, **config}
+    return {short: {"name": name(short, config), "frames_per_video": frames_of[short], **config}
             for short, config in configs.items()}
 
 
@@ -76,8 +90,12 @@ def prepare_data(args) -> dict[str, str]:
     manual_dirs = {f"{layout}_mini": _miniature(work / "corpora" / layout, write) for layout, write in MINIATURES.items()}
     if args.ffpp:
         manual_dirs["ffpp_real"] = pathlib.Path(args.ffpp)
+    if args.train_ffpp:
+        manual_dirs["difference"] = manual_dirs["self_blended"] = pathlib.Path(args.train_ffpp)
+    configs = build_configs(args.frames, args.corpus_parts, bool(args.ffpp),
+                            args.train_compression if args.train_ffpp else None, args.blend_frames)
     names = {}
-    for short, config in build_configs(args.frames, args.corpus_parts, bool(args.ffpp)).items():
+    for short, config in configs.items():
         extra = ["--manual_dir", str(manual_dirs[short])] if short in manual_dirs else []
         tfds_build.build(json.dumps(config), work / "tfds", download_dir=work / "downloads", extra_args=extra,
                          capture=not args.verbose)
@@ -96,9 +114,12 @@ def _miniature(root: pathlib.Path, write) -> pathlib.Path:
 def train_models(args, names: dict[str, str], seed: int) -> dict[str, dict]:
     """Trains (or reuses) one U-Net per variant from ``seed``; variant -> {model path, seconds, trained_on}."""
     work = pathlib.Path(args.work_dir)
+    validation_split, max_val_batches = validation_of(names["difference"], work / "tfds")
+    source = (f"ffpp_{args.train_compression}_f{args.frames}_b{args.blend_frames or args.frames}" if args.train_ffpp
+              else f"p{args.corpus_parts}_f{args.frames}")
     trained = {}
     for variant, datasets in TRAINED_ON.items():
-        settings = (f"{args.model}_p{args.corpus_parts}_f{args.frames}_e{args.epochs}_lr{args.learning_rate:g}"
+        settings = (f"{args.model}_{source}_e{args.epochs}_lr{args.learning_rate:g}"
                     f"_{args.lr_schedule}_clip{args.clip_norm}_seed{seed}")
         run_dir = work / "runs" / f"{variant}_{settings}"
         config = train_unet.TrainConfig(
@@ -106,6 +127,7 @@ def train_models(args, names: dict[str, str], seed: int) -> dict[str, dict]:
             output_dir=str(run_dir), epochs=args.epochs, batch_size=args.batch_size, precision=args.precision,
             learning_rate=args.learning_rate, lr_schedule=args.lr_schedule, clip_norm=args.clip_norm,
             seed=seed, max_train_batches=args.max_train_batches, verbose=2 if args.verbose else 0,
+            validation_split=validation_split, max_val_batches=max_val_batches,
         )
         started = time.process_time()
         run_folder = RunFolder(run_dir)
@@ -115,16 +137,26 @@ def train_models(args, names: dict[str, str], seed: int) -> dict[str, dict]:
         trained[variant] = {
             "model": str(run_dir / "best.keras"), "trained_on": config.dataset,
             "cpu_seconds_this_call": round(time.process_time() - started, 1),
-            "best_val_dice": results.get("best_val_dice"),
+            "best_val_dice": results.get("best_val_dice"), "validated_on": validation_split,
         }
     return trained
 
 
-def evaluation_sets(names: dict[str, str], data_dir) -> dict[str, tuple[str, list[str]]]:
-    """Short name -> (TFDS name, splits): every split of the other data sets, the synthetic test split."""
-    sets = {IN_DOMAIN: (names["synthetic"], ["test"])}
+def validation_of(name: str, data_dir) -> tuple[str, int | None]:
+    """(split, batch limit) the models validate on: ``name``'s validation split, or where it has
+    none (a FaceForensics++ folder whose ``splits/val.json`` is empty) the first few training batches."""
+    splits = tfds.builder(name, data_dir=str(data_dir)).info.splits
+    if "validation" in splits and splits["validation"].num_examples:
+        return "validation", None
+    return "train", VALIDATION_BATCHES_FROM_TRAIN
+
+
+def evaluation_sets(names: dict[str, str], data_dir, source: str) -> dict[str, tuple[str, list[str]]]:
+    """Short name -> (TFDS name, splits): every split of the data sets not trained on, and the test split
+    of what (a) trained on, named after its ``source``."""
+    sets = {source + IN_DOMAIN: (names["difference"], ["test"])}
     for short, name in names.items():
-        if short not in ("synthetic", "self_blended"):
+        if short not in ("difference", "self_blended"):
             splits = tfds.builder(name, data_dir=data_dir).info.splits
             sets[short] = (name, [split for split in ("train", "validation", "test") if split in splits])
     return sets
@@ -197,7 +229,7 @@ def seeds_beating_baseline(rows: list[dict], baseline: str = BASELINE) -> list[d
     ``baseline``'s (a tie is not a win), of the seeds both were scored in."""
     auc = {(row["model"], row["seed"], row["dataset"]): row["frame_roc_auc"] for row in rows if "seed" in row}
     challengers = [model for model in TRAINED_ON if model != baseline]
-    datasets = list(dict.fromkeys(dataset for _, _, dataset in auc if dataset != IN_DOMAIN))
+    datasets = list(dict.fromkeys(dataset for _, _, dataset in auc if not dataset.endswith(IN_DOMAIN)))
     seeds = sorted({seed for _, seed, _ in auc})
     counts = []
     for model in challengers:
@@ -250,7 +282,8 @@ def run(args) -> dict:
     names = prepare_data(args)
     trained = {seed: train_models(args, names, seed) for seed in args.seeds}
     data_dir = str(pathlib.Path(args.work_dir) / "tfds")
-    rows = evaluate(trained, evaluation_sets(names, data_dir), data_dir, args.batch_size)
+    source = "ffpp_train" if args.train_ffpp else "synthetic"
+    rows = evaluate(trained, evaluation_sets(names, data_dir, source), data_dir, args.batch_size)
     return {
         "settings": {key: value for key, value in vars(args).items() if key != "output"},
         "datasets": names, "models": {str(seed): runs for seed, runs in trained.items()}, "rows": rows,
@@ -267,12 +300,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="corpora, TFDS records and training runs, reused by a rerun")
     paths.add_argument("--ffpp", default=None,
                        help="a FaceForensics++ c23 folder in the official layout to evaluate on (None: skipped)")
+    paths.add_argument("--train-ffpp", default=None,
+                       help="train on a real FaceForensics++ folder in the official layout instead of the "
+                            "miniature corpus: its splits/train.json pairs ((a) their difference masks, (b) "
+                            "self-blends of their originals), in domain its splits/test.json pairs; where "
+                            "splits/val.json is empty the models validate on their first "
+                            f"{VALIDATION_BATCHES_FROM_TRAIN} training batches; one --work-dir per folder, "
+                            "since the records are named after the settings, not the folder (None: the "
+                            "miniature corpus)")
+    paths.add_argument("--train-compression", default="c23", choices=COMPRESSIONS,
+                       help="the quality folder --train-ffpp is read from")
     paths.add_argument("--output", default="results/bench_self_blended.json", help="JSON results file")
     size = parser.add_argument_group("run size")
     size.add_argument("--corpus-parts", type=int, default=SYNTHETIC_PARTS,
                       help=f"DFDC parts of the miniature DFDC-shaped corpus (a), (b) and (c) train on, at least "
                            f"{MIN_SYNTHETIC_PARTS} ({SYNTHETIC_PARTS}: the synthetic config's; the main job uses 40)")
     size.add_argument("--frames", type=int, default=4, help="frames sampled per video in every data set")
+    size.add_argument("--blend-frames", type=int, default=None,
+                      help="frames sampled per real video for self_blended, each giving a real and a blended "
+                           "example (None: --frames)")
     size.add_argument("--epochs", type=int, default=3, help="training epochs of each U-Net")
     size.add_argument("--model", default="unet_v1", choices=("unet", "unet_v1"), help="U-Net configuration")
     size.add_argument("--batch-size", type=int, default=16, help="training and prediction batch")
