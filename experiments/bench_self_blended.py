@@ -75,12 +75,12 @@ def build_configs(frames: int, parts: int, with_ffpp: bool, train_compression: s
     if with_ffpp:
         configs["ffpp_real"] = {"dataset": "faceforensics"}
     frames_of = {short: frames for short in configs} | {"self_blended": blend_frames or frames}
+    source = f"_p{parts}" if train_compression is None else f"_ffpp_{train_compression}"
 
-    def name(short, config):
-        source = f"_p{parts}" if "corpus_parts" in config else f"_ffpp_{train_compression}" if short in trained_on else ""
-        return f"bench_{short}{source}_f{frames_of[short]}"
+    def name(short):
+        return f"bench_{short}{source if short in trained_on else ''}_f{frames_of[short]}"
 
-    return {short: {"name": name(short, config), "frames_per_video": frames_of[short], **config}
+    return {short: {"name": name(short), "frames_per_video": frames_of[short], **config}
             for short, config in configs.items()}
 
 
