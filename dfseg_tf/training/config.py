@@ -12,16 +12,13 @@ import argparse
 import dataclasses
 import math
 
-import keras
-
 from dfseg_tf.method import NVIDIA_LEARNING_RATE
 from dfseg_tf.training.precision import JIT_CHOICES, PRECISION_CHOICES
+from dfseg_tf.training.schedules import one_cycle_cosine
 from dfseg_tf.training.strategy import LR_SCALING_RULES, scaled_learning_rate, worker_count
 
 VERBOSE_CHOICES = ("auto", "0", "1", "2")
 LR_SCHEDULES = ("constant", "cosine")
-# The cosine schedule's warm-up: this share of all steps, from a tenth of the peak up to it.
-WARMUP_FRACTION = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,18 +50,12 @@ class RunConfig:
 
     def optimizer_learning_rate(self, replicas: int, steps_per_epoch: int | None):
         """The optimizer's learning rate: the scaled value, or with ``lr_schedule="cosine"``
-        a one-cycle schedule over all ``epochs`` (warm-up over the first tenth of the
-        steps, then cosine decay to 0), which lets a short run use a high peak rate.
-        Constant when the steps per epoch are unknown (an input of unknown length)."""
+        ``schedules.one_cycle_cosine`` over all ``epochs``. Constant when the steps per
+        epoch are unknown (an input of unknown length)."""
         peak = self.learning_rate_for(replicas)
         if self.lr_schedule == "constant" or not steps_per_epoch:
             return peak
-        total = steps_per_epoch * self.epochs
-        warmup = max(1, round(WARMUP_FRACTION * total))
-        return keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=peak / 10, decay_steps=max(total - warmup, 1),
-            warmup_target=peak, warmup_steps=warmup,
-        )
+        return one_cycle_cosine(peak, steps_per_epoch * self.epochs)
 
     def steps_per_epoch(self, train_examples: int, replicas: int) -> int | None:
         """Batches per training epoch for ``train_examples`` examples (None if unknown, < 0)."""
