@@ -39,6 +39,7 @@ from dfseg_tf.models.unet import build_unet
 from dfseg_tf.training.losses import BceMinusLogDice
 from dfseg_tf.training.metrics import DiceAtThreshold, MeanImageDice
 from dfseg_tf.training.schedules import one_cycle_cosine
+from experiments.bench_output import write_json
 from experiments.bench_train import device_description, gpu, resolve_policy
 
 PROG = "python -m experiments.bench_long_training"
@@ -74,7 +75,7 @@ def export(dataset: str, data_dir: str | None, to: pathlib.Path) -> dict:
         summary["splits"][split] = {"examples": len(examples),
                                     "fake": int(sum(example["label"] for example in examples)),
                                     "opencv_against_tensorflow_decoding": _decode_difference(examples)}
-    (to / "export.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(summary, to / "export.json")
     return summary
 
 
@@ -231,7 +232,7 @@ def run_train(folder: pathlib.Path, *, models, epochs, seeds, precision, backend
                        **score(model, data)}
                 row["targets_met"] = _targets_met(row)
                 results["rows"].append(row)
-                _write(results, output)
+                write_json(results, output)
                 print(_row_line(row), flush=True)
     return results
 
@@ -246,11 +247,6 @@ def _row_line(row: dict) -> str:
             f"| {row['threshold']:.2f} | {row['frame_roc_auc']:.3f} | {row['real_flagged']:.3f} | {row['recall']:.3f} "
             f"| {row['fake_dice']:.3f} / {row['fake_dice_at_0.5']:.3f} | {row['train_seconds']:.0f} "
             f"| {'yes' if row['targets_met'] else 'no'} |")
-
-
-def _write(results: dict, output: pathlib.Path) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
 
 
 TABLE_HEADER = ("| model | epochs | seed | best validation Dice (epoch) | t | frame ROC-AUC | real flagged | recall "

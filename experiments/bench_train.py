@@ -33,7 +33,7 @@ import numpy as np
 
 from dfseg_tf.method import NVIDIA_LEARNING_RATE
 from dfseg_tf.training.policy import auto_policy
-from experiments.bench_output import write_and_print
+from experiments.bench_output import write_and_print, write_json
 
 ARCHITECTURES = ("unet", "unet_v1")
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -403,9 +403,15 @@ def main(argv=None):
     runners = [f"keras/{backend}" for backend in flags.backend]
     if flags.peer:
         runners += [f"torch/{variant}" for variant in flags.peer_variants]
-    rows = [_measure_in_child(runner, architecture, flags)
-            for architecture in flags.models for runner in runners]
     settings = {name: value for name, value in vars(flags).items() if name not in ("child", "output")}
+    rows = []
+    for architecture in flags.models:
+        for runner in runners:
+            rows.append(_measure_in_child(runner, architecture, flags))
+            print(f"measured {runner} {architecture}: {rows[-1]['images_per_second']:.1f} training images/s",
+                  flush=True)
+            # written after every child, so a run cut short (a lent GPU's minutes) keeps its rows
+            write_json({"settings": settings, "results": rows, "ratios": ratios(rows)}, flags.output)
     write_and_print({"settings": settings, "results": rows, "ratios": ratios(rows)}, flags.output, print_table)
 
 
