@@ -63,11 +63,12 @@ def export(dataset: str, data_dir: str | None, to: pathlib.Path) -> dict:
 
     from dfseg_tf.data import load_split
 
+    for split in SPLITS:
+        load_split(dataset, split, data_dir)  # a clear error when it, or a split, is not built
+    builder = tfds.builder(dataset, data_dir=data_dir)
     to.mkdir(parents=True, exist_ok=True)
     summary = {"dataset": dataset, "splits": {}}
     for split in SPLITS:
-        load_split(dataset, split, data_dir)  # a clear error when it is not built
-        builder = tfds.builder(dataset, data_dir=data_dir)
         raw = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding(),
                                                         "mask": tfds.decode.SkipDecoding()})
         examples = list(tfds.as_numpy(raw))

@@ -33,7 +33,7 @@ import numpy as np
 
 from dfseg_tf.method import NVIDIA_LEARNING_RATE
 from dfseg_tf.training.policy import auto_policy
-from experiments.bench_output import write_and_print, write_json
+from experiments.bench_output import write_json
 
 ARCHITECTURES = ("unet", "unet_v1")
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -411,8 +411,10 @@ def main(argv=None):
             print(f"measured {runner} {architecture}: {rows[-1]['images_per_second']:.1f} training images/s",
                   flush=True)
             # written after every child, so a run cut short (a lent GPU's minutes) keeps its rows
-            write_json({"settings": settings, "results": rows, "ratios": ratios(rows)}, flags.output)
-    write_and_print({"settings": settings, "results": rows, "ratios": ratios(rows)}, flags.output, print_table)
+            results = {"settings": settings, "results": rows, "ratios": ratios(rows)}
+            write_json(results, flags.output)
+    print_table(results)
+    print(f"\nwritten {flags.output}")
 
 
 if __name__ == "__main__":

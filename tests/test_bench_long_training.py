@@ -27,7 +27,7 @@ def exported(tmp_path_factory, store_frames_dataset):
 
 
 def test_export_keeps_every_example_as_stored(exported):
-    data_dir, folder, summary = exported
+    _, folder, summary = exported
     assert json.loads((folder / "export.json").read_text()) == summary
     for split, count in COUNTS.items():
         assert summary["splits"][split]["examples"] == count
@@ -41,7 +41,7 @@ def test_export_keeps_every_example_as_stored(exported):
         assert loaded.masks[~fake].sum() == 0
 
 
-def test_a_missing_export_is_one_line_naming_the_file(tmp_path, capsys):
+def test_a_missing_export_is_one_line_naming_the_file(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         bench_long_training.main(["train", "--data", str(tmp_path), "--output", str(tmp_path / "out.json")])
     assert f"{tmp_path / 'train.npz'}: not found" in str(exit_info.value)
