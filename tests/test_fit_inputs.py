@@ -1,12 +1,14 @@
-"""dfseg_tf.training.inputs.fit_inputs: what model.fit reads, batched and limited."""
+"""What model.fit is given: dfseg_tf.training.inputs.fit_inputs (batched and limited) and
+the progress output dfseg_tf.training.config.resolve_verbose picks."""
 
 import functools
+import os
 
 import tensorflow as tf
 
 from dfseg_tf.data import planted_square_dataset
 from dfseg_tf.data.pipeline import segmentation_batches
-from dfseg_tf.training.config import RunConfig
+from dfseg_tf.training.config import RunConfig, resolve_verbose
 from dfseg_tf.training.inputs import fit_inputs
 
 
@@ -21,3 +23,12 @@ def test_a_split_whose_epochs_a_batch_limit_cuts_short_is_not_cached(capfd):
         assert sum(1 for _ in validation) == 2  # all of it: 8 examples in batches of 4
     # a cache of the training split would be left unfinished each epoch; tf.data discards it and warns
     assert "did not fully read the dataset being cached" not in capfd.readouterr().err
+
+
+def test_auto_progress_is_a_bar_on_a_terminal_and_a_line_an_epoch_in_a_log(tmp_path):
+    leader, follower = os.openpty()
+    with os.fdopen(follower, "w") as terminal, (tmp_path / "log.txt").open("w") as log_file:
+        assert resolve_verbose("auto", terminal) == 1
+        assert resolve_verbose("auto", log_file) == 2
+        assert resolve_verbose("0", terminal) == 0 and resolve_verbose(1, log_file) == 1
+    os.close(leader)

@@ -11,6 +11,7 @@ the flags.
 import argparse
 import dataclasses
 import math
+import sys
 
 from dfseg_tf.method import NVIDIA_LEARNING_RATE
 from dfseg_tf.training.precision import JIT_CHOICES, PRECISION_CHOICES
@@ -124,8 +125,23 @@ def add_run_flags(parser: argparse.ArgumentParser, defaults: RunConfig) -> dict:
     size.add_argument("--max-val-batches", type=optional_int, default=defaults.max_val_batches,
                       help="validate on at most this many batches (0 or None: all)")
     size.add_argument("--verbose", default=defaults.verbose, choices=VERBOSE_CHOICES,
-                      help="Keras progress output: auto, 0 silent, 1 progress bar, 2 one line per epoch")
+                      help="Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch; "
+                           "auto: the bar on a terminal, one line per epoch in a log file")
     return {"data": data, "training": training, "size": size}
+
+
+def resolve_verbose(flag: str | int, stream=None) -> int:
+    """Keras' ``verbose`` for ``fit``: a flag's 0, 1 or 2 as given; ``"auto"`` is the
+    progress bar (1) on a terminal and one line an epoch (2) elsewhere.
+
+    Keras' own "auto" is always the bar, which redraws itself with carriage returns
+    after every step: in a log file (nohup, CI, a cluster's job output) that makes
+    lines of a hundred kilobytes that hide the epoch summaries.
+    """
+    if flag != "auto":
+        return int(flag)
+    stream = sys.stdout if stream is None else stream
+    return 1 if stream.isatty() else 2
 
 
 def config_from_flags(config_class, flags: argparse.Namespace):

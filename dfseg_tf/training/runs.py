@@ -15,6 +15,7 @@ import keras
 import tensorflow as tf
 
 from dfseg_tf.data import DatasetNotBuiltError
+from dfseg_tf.training.config import resolve_verbose
 from dfseg_tf.training.precision import apply_precision, resolve_jit_compile
 from dfseg_tf.training.run_folder import RunFolder, history_results, worker_run_folder
 from dfseg_tf.training.strategy import distribution_strategy, is_chief
@@ -23,8 +24,9 @@ from dfseg_tf.training.strategy import distribution_strategy, is_chief
 def start_run(config, **resolved_fields) -> tuple[tf.distribute.Strategy, object]:
     """(strategy, resolved config) of a run about to start.
 
-    The resolved config is ``config`` with the run folder, dtype policy and XLA
-    choice made explicit, and ``resolved_fields`` replaced; it is what config.json holds.
+    The resolved config is ``config`` with the run folder, dtype policy, XLA choice
+    and progress output made explicit, and ``resolved_fields`` replaced; it is what
+    config.json holds.
     Raises FileExistsError if ``config.run_dir`` holds a finished run.
     """
     strategy = distribution_strategy()
@@ -37,6 +39,7 @@ def start_run(config, **resolved_fields) -> tuple[tf.distribute.Strategy, object
         output_dir=str(run_folder.root),
         precision=policy,
         jit_compile=str(resolve_jit_compile(config.jit_compile)).lower(),
+        verbose=resolve_verbose(config.verbose),
         **resolved_fields,
     )
     return strategy, resolved
