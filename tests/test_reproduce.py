@@ -132,9 +132,9 @@ def test_the_estimate_follows_the_cpu_s_policy_and_the_classifiers_input_size(mo
     on_avx512_bf16 = reproduce.estimate(config, frames, policy="mixed_bfloat16", build=False)
     on_float32 = reproduce.estimate(config, frames, policy="float32", build=False)
     assert "build" not in on_float32 and "no AMX or AVX512-BF16" in on_float32
-    resumed = reproduce.estimate(config, frames, policy="float32", build=False, epochs_done={"unet": 8, "unet_v1": 6})
+    resumed = reproduce.estimate(config, frames, policy="float32", build=False, epochs_done={"unet": 8, "unet_v1": 9})
     assert "train unet: done (earlier run)" in resumed
-    assert "train unet_v1: " in resumed and "(6 of 8 epochs done by an earlier run)" in resumed
+    assert "train unet_v1: " in resumed and "(9 of 12 epochs done by an earlier run)" in resumed
     assert _minutes(resumed, "train unet_v1") == pytest.approx(_minutes(on_float32, "train unet_v1") / 4, abs=1)
     assert _minutes(resumed, "train xception") == _minutes(on_float32, "train xception")
     assert "no AMX" not in on_bfloat16 and "AVX512-BF16 but no AMX" in on_avx512_bf16
@@ -148,6 +148,14 @@ def test_the_estimate_follows_the_cpu_s_policy_and_the_classifiers_input_size(mo
     assert reproduce._trained_frames(config, "xception", 800) == pytest.approx(128 * (72 / 299) ** 2)
     full_size = reproduce.parse_flags(["--classifier-input-size", "299", "--classifier-max-batches", "100"])
     assert reproduce._trained_frames(full_size, "xception", 800) == 800
+
+
+def test_unet_epochs_set_both_u_nets_and_unet_v1_epochs_only_unet_v1():
+    epochs = {flags: tuple(reproduce._epochs(reproduce.parse_flags(list(flags)), model) for model in UNETS)
+              for flags in [(), ("--unet-epochs", "3"), ("--unet-epochs", "3", "--unet-v1-epochs", "5")]}
+    assert epochs == {(): (8, 12), ("--unet-epochs", "3"): (3, 3), ("--unet-epochs", "3", "--unet-v1-epochs", "5"): (3, 5)}
+    real = ["--dfdc", str(DUMMY_DATA), "--faceforensics", str(DUMMY_DATA)]
+    assert [reproduce._epochs(reproduce.parse_flags(real), model) for model in UNETS] == [20, 20]
 
 
 def test_timings_keep_a_reused_stage_s_figures_and_mark_a_resumed_training(tmp_path):
