@@ -518,7 +518,8 @@ def parse_flags(argv=None) -> ReproduceConfig:
                           help=f"epochs of both U-Nets (None: {EMBEDDED.unet_epochs} for unet and "
                                f"{EMBEDDED.unet_v1_epochs} for unet_v1 embedded, {STUDY.unet_epochs} real)")
     training.add_argument("--unet-v1-epochs", type=int, default=defaults.unet_v1_epochs,
-                          help="epochs of unet_v1 alone, over --unet-epochs (None: as --unet-epochs says)")
+                          help=f"epochs of unet_v1 alone, over --unet-epochs (None: --unet-epochs if given, else "
+                               f"{EMBEDDED.unet_v1_epochs} embedded, {STUDY.unet_v1_epochs} real)")
     training.add_argument("--classifier-epochs", type=int, default=defaults.classifier_epochs,
                           help=f"classifier epochs (None: {EMBEDDED.classifier_epochs} embedded, "
                                f"{STUDY.classifier_epochs} real)")
