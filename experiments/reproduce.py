@@ -268,7 +268,7 @@ def run(config: ReproduceConfig) -> dict:
             data_dir=str(config.tfds_data_dir), results=str(output / "results"), max_videos=config.max_videos,
             study_rows=True,
         ))
-    _note_budgets(output / "results" / "README.md", config)
+    _note_budgets(output / "results" / "README.md", output, config)
     return {**result, "timings": timings.seconds}
 
 
@@ -403,7 +403,10 @@ def _train(config: ReproduceConfig, model: str, training_set: str, run_dir: path
     run_folder = RunFolder(run_dir)
     found_finished = run_folder.finished
     if found_finished:
-        print(f"{run_dir}: already trained, reusing it")
+        trained, wanted = _run_config(run_dir)["epochs"], _epochs(config, model)
+        mismatch = "" if trained == wanted else (
+            f" (it trained {trained} epochs where these settings ask for {wanted}; remove the folder to train anew)")
+        print(f"{run_dir}: already trained, reusing it{mismatch}")
     else:
         settings = config.settings
         shared = dict(dataset=training_set, data_dir=str(config.tfds_data_dir), output_dir=str(run_dir),
@@ -438,19 +441,25 @@ def _search_threshold(config: ReproduceConfig, model_path: str, training_set: st
     return False
 
 
-def _note_budgets(readme: pathlib.Path, config: ReproduceConfig) -> None:
+def _run_config(run_dir: pathlib.Path) -> dict:
+    """The config.json of a model's run folder: what that run was trained with."""
+    return json.loads(RunFolder(run_dir).config_path.read_text())
+
+
+def _note_budgets(readme: pathlib.Path, output: pathlib.Path, config: ReproduceConfig) -> None:
     """States in the results README how long each model trained, so that the baselines'
-    smaller budget is read with their rows."""
-    settings = config.settings
+    smaller budget is read with their rows. Read from each run's config.json: a rerun
+    reuses a finished run even where the flags now ask for another budget."""
     lines = ["", "## Training budgets", ""]
     for model in config.models:
+        run = _run_config(output / model)
         if model in UNETS:
-            lines.append(f"- {model}: {_epochs(config, model)} epochs, Adam {settings.learning_rate:g} "
-                         f"({settings.lr_schedule}), 256 px")
+            lines.append(f"- {model}: {run['epochs']} epochs, Adam {run['learning_rate']:g} "
+                         f"({run['lr_schedule']}), 256 px")
         else:
-            size = settings.classifier_input_size or "its own"
-            batches = settings.classifier_max_batches or "all"
-            lines.append(f"- {model}: {settings.classifier_epochs} epochs of {batches} batches, Adam 2e-4, "
+            size = run["input_size"] or "its own"
+            batches = run["max_train_batches"] or "all"
+            lines.append(f"- {model}: {run['epochs']} epochs of {batches} batches, Adam {run['learning_rate']:g}, "
                          f"{size} px input" + ("" if config.real else " (a smaller budget than the U-Nets')"))
     readme.write_text(readme.read_text() + "\n".join(lines) + "\n")
 

@@ -82,8 +82,10 @@ def test_main_job_prints_the_study_table_of_every_data_set(main_job):
 def test_main_job_reruns_without_retraining_and_keeps_the_searched_thresholds_and_timings(main_job, capsys):
     output, argv, dfdc_name, _ = main_job
     first_timings = json.loads((output / "timings.json").read_text())
-    reproduce.main(argv)
+    reproduce.main([*argv, "--unet-v1-epochs", "2"])  # another budget: the finished run is still reused
     printed = capsys.readouterr().out
+    assert f"{output / 'unet_v1'}: already trained, reusing it (it trained 1 epochs where these settings ask for 2" in printed
+    assert "- unet_v1: 1 epochs, Adam 0.001 (cosine), 256 px" in (output / "results" / "README.md").read_text()
     assert "Estimated time from here" in printed and "train xception: done (earlier run)" in printed
     for model in JOB_MODELS:
         card = ModelCard.load(output / model / "best.keras")
