@@ -61,11 +61,9 @@ def export(dataset: str, data_dir: str | None, to: pathlib.Path) -> dict:
     written to ``<to>/export.json``."""
     import tensorflow_datasets as tfds
 
-    from dfseg_tf.data import load_split
+    from dfseg_tf.data import built_builder
 
-    for split in SPLITS:
-        load_split(dataset, split, data_dir)  # a clear error when it, or a split, is not built
-    builder = tfds.builder(dataset, data_dir=data_dir)
+    builder = built_builder(dataset, data_dir, splits=SPLITS)  # a clear error when it, or a split, is not built
     to.mkdir(parents=True, exist_ok=True)
     summary = {"dataset": dataset, "splits": {}}
     for split in SPLITS:
@@ -203,11 +201,10 @@ def score(model, data: dict[str, Split]) -> dict:
     chosen = threshold.best_threshold(curve)
     test = data["test"]
     detection = scores.detection_scores(test.labels, frame_scores["test"], chosen)
-    fake = test.labels == scores.FAKE_LABEL
 
     def fake_dice(at):
-        return float(np.mean([scores.thresholded_dice(prob_map, mask, at)
-                              for prob_map, mask in zip(maps["test"][fake], test.masks[fake])]))
+        dices = [scores.thresholded_dice(prob_map, mask, at) for prob_map, mask in zip(maps["test"], test.masks)]
+        return scores.mean_dice(dices, test.labels)["dice_fake"]
 
     return {"threshold": chosen, "frame_roc_auc": detection["roc_auc"], "recall": detection["recall"],
             "real_flagged": detection["real_flagged"], "fake_dice": fake_dice(chosen), "fake_dice_at_0.5": fake_dice(0.5)}

@@ -70,3 +70,12 @@ def test_training_without_tensorflow_learns_the_squares_and_writes_a_row_per_mod
     assert longer["best_val_dice"] > rows[0]["best_val_dice"]
     assert longer["frame_roc_auc"] > 0.9 and longer["fake_dice_at_0.5"] > 0.5, longer
     assert "| unet | 8 | 0 |" in finished.stdout
+
+
+def test_exporting_a_config_that_is_not_built_is_one_line_with_the_build_command(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        bench_long_training.main(["export", "--dataset", "dfdc_masks/synthetic_p40", "--data-dir", str(tmp_path),
+                                  "--to", str(tmp_path / "export")])
+    assert "dfdc_masks/synthetic_p40 is not built in" in str(exit_info.value)
+    assert "tfds build dfdc_masks --config synthetic_p40" in str(exit_info.value)
+    assert not (tmp_path / "export").exists()

@@ -2,6 +2,7 @@
 
 from dfseg_tf.data.pipeline import (
     DatasetNotBuiltError,
+    built_builder,
     image_and_mask,
     load_split,
     segmentation_batches,
@@ -11,6 +12,7 @@ from dfseg_tf.data.toy import planted_square_dataset, planted_square_examples
 
 __all__ = [
     "DatasetNotBuiltError",
+    "built_builder",
     "image_and_mask",
     "load_split",
     "planted_square_dataset",

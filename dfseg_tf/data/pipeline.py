@@ -27,20 +27,12 @@ class DatasetNotBuiltError(RuntimeError):
     """The requested TFDS dataset or split is not on disk."""
 
 
-def load_split(
-    name, split, data_dir=None, *, shuffle_files=False, seed=None, input_context=None
-) -> tf.data.Dataset:
-    """The built TFDS split ``split`` of ``name`` (e.g. ``dfdc_masks/synthetic``) as dicts.
-
-    ``shuffle_files`` shuffles the order of the record files (seeded by ``seed``);
-    the builder's code need not be importable, TFDS reads the dataset_info.json.
-    ``input_context`` (a ``tf.distribute.InputContext``) shards the split among
-    input pipelines: each reads its own record files, or, when the split has fewer
-    files than pipelines, every N-th example of all of them (with a warning).
+def built_builder(name, data_dir=None, *, splits=()) -> tfds.core.DatasetBuilder:
+    """The TFDS builder of ``name`` (e.g. ``dfdc_masks/synthetic``), checked to be built
+    under ``data_dir`` (``None``: the TFDS default directory) with every one of ``splits``.
 
     Raises DatasetNotBuiltError, with the ``tfds build`` command that builds it, when
-    the dataset is not under ``data_dir`` (``None``: the TFDS default directory) or
-    has no such split.
+    the dataset is not there or lacks one of the splits.
     """
     builder_name, _, config = name.partition("/")
     try:
@@ -57,11 +49,29 @@ def load_split(
         raise DatasetNotBuiltError(
             f"{name} is not built in {where}; build it first: {build_command}"
         )
-    if split not in builder.info.splits:
-        raise DatasetNotBuiltError(
-            f"{name} in {builder.data_dir} has no split {split!r}; "
-            f"it has {sorted(builder.info.splits)}"
-        )
+    for split in splits:
+        if split not in builder.info.splits:
+            raise DatasetNotBuiltError(
+                f"{name} in {builder.data_dir} has no split {split!r}; "
+                f"it has {sorted(builder.info.splits)}"
+            )
+    return builder
+
+
+def load_split(
+    name, split, data_dir=None, *, shuffle_files=False, seed=None, input_context=None
+) -> tf.data.Dataset:
+    """The built TFDS split ``split`` of ``name`` (e.g. ``dfdc_masks/synthetic``) as dicts.
+
+    ``shuffle_files`` shuffles the order of the record files (seeded by ``seed``);
+    the builder's code need not be importable, TFDS reads the dataset_info.json.
+    ``input_context`` (a ``tf.distribute.InputContext``) shards the split among
+    input pipelines: each reads its own record files, or, when the split has fewer
+    files than pipelines, every N-th example of all of them (with a warning).
+
+    Raises DatasetNotBuiltError as :func:`built_builder` does.
+    """
+    builder = built_builder(name, data_dir, splits=(split,))
     pipelines = input_context.num_input_pipelines if input_context else 1
     by_file = pipelines > 1 and builder.info.splits[split].num_shards >= pipelines
     read_config = tfds.ReadConfig(
